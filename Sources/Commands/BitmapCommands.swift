@@ -1,0 +1,4 @@
+/// (to be written)
+public enum BitmapCommands {
+    public static let specs: [CommandSpec] = []
+}

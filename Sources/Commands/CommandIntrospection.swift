@@ -1,0 +1,4 @@
+/// (to be written)
+public enum CommandIntrospection {
+    public static let specs: [CommandSpec] = []
+}

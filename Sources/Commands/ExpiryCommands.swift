@@ -1,0 +1,4 @@
+/// (to be written)
+public enum ExpiryCommands {
+    public static let specs: [CommandSpec] = []
+}

@@ -1,0 +1,4 @@
+/// (to be written)
+public enum KeyCommands {
+    public static let specs: [CommandSpec] = []
+}

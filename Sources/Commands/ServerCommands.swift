@@ -1,0 +1,4 @@
+/// (to be written)
+public enum ServerCommands {
+    public static let specs: [CommandSpec] = []
+}

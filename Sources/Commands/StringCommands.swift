@@ -1,0 +1,4 @@
+/// (to be written)
+public enum StringCommands {
+    public static let specs: [CommandSpec] = []
+}

@@ -1,0 +1,202 @@
+import Commands
+import Logging
+import NIOCore
+import RESP
+
+/*
+ One connection. The whole request path runs here, on the server's single execution event
+ loop, with the shape FACTS.md measured fastest: requests are parsed in place in the
+ receive buffer, replies go into one reused output buffer, and that buffer is written and
+ flushed once per read batch (channelReadComplete), not once per command.
+
+ A command that cannot run yet (its keys are cold, later: it blocks) parks the
+ connection: the request stays unconsumed in `input`, reading continues into the same
+ buffer, and when the wait ends the same request is dispatched again. So pipelined
+ commands keep their order, and only this connection waits.
+*/
+final class ConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let server: ServerContext
+    private let logger: Logger
+    private var client: Client!
+    /// Received bytes not yet consumed by a complete request.
+    private var input = ByteBuffer()
+    private var parser: RequestParser
+    private var ranges: [Range<Int>] = []
+    private var parked = false
+    private var closing = false
+    private var context: ChannelHandlerContext!
+
+    init(server: ServerContext, logger: Logger) {
+        self.server = server
+        self.logger = logger
+        self.parser = RequestParser(limits: RequestLimits(maxBulkLength: server.config.protoMaxBulkLength))
+        ranges.reserveCapacity(16)
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        self.context = context
+        let channel = context.channel
+        let remoteIP = channel.remoteAddress?.ipAddress
+        let isLocal = ProtectedMode.isLoopback(remoteIP) || channel.remoteAddress?.protocol == .unix
+        if server.config.protectedMode && server.config.requirepass.isEmpty && !isLocal {
+            refuse(context, ProtectedMode.deniedReply)
+            return
+        }
+        if server.clients.count >= server.config.maxclients {
+            refuse(context, "-ERR max number of clients reached\r\n")
+            return
+        }
+        client = server.makeClient(address: Self.describe(channel.remoteAddress),
+                                   localAddress: Self.describe(channel.localAddress), isLocal: isLocal,
+                                   outputBuffer: channel.allocator.buffer(capacity: 16 * 1024))
+        let loop = context.eventLoop
+        client.closeConnection = { [weak self] in
+            loop.execute { self?.close() }
+        }
+        client.sendOutOfBand = { [weak self] bytes in
+            guard let self, let client = self.client, !self.closing else { return }
+            var bytes = bytes
+            client.reply.buffer.writeBuffer(&bytes)
+            self.flush()
+        }
+        client.queryBufferBytes = { [weak self] in self?.input.readableBytes ?? 0 }
+        context.fireChannelActive()
+    }
+
+    private func refuse(_ context: ChannelHandlerContext, _ text: String) {
+        server.stats.rejectedConnections += 1
+        closing = true
+        var buffer = context.channel.allocator.buffer(capacity: text.utf8.count)
+        buffer.writeString(text)
+        context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in context.close(promise: nil) }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if let client { server.removeClient(client) }
+        closing = true
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !closing, client != nil else { return }
+        var incoming = unwrapInboundIn(data)
+        server.stats.inputBytes += incoming.readableBytes
+        if input.readableBytes == 0 && !parser.isInsideRequest {
+            input = incoming
+        } else {
+            input.writeBuffer(&incoming)
+        }
+        if input.readableBytes > server.config.clientQueryBufferLimit {
+            logger.warning("Closing client that reached max query buffer length: \(client.address)")
+            close()
+            return
+        }
+        processInput()
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        flush()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        logger.debug("Connection error: \(error)")
+        close()
+    }
+
+    /// Parses and dispatches complete requests until the input runs out, the connection
+    /// parks, or it must close.
+    private func processInput() {
+        while !parked && !closing {
+            let request: ParsedRequest?
+            do {
+                request = try parser.next(input, ranges: &ranges, authenticated: client.authenticated)
+            } catch let error as ProtocolError {
+                protocolError(error)
+                return
+            } catch {
+                close()
+                return
+            }
+            guard let request else { break }
+            let arguments: CommandArguments
+            let end: Int
+            switch request {
+            case .empty(let next):
+                input.moveReaderIndex(to: next)
+                continue
+            case .command(let next):
+                arguments = CommandArguments(buffer: input, ranges: ranges)
+                end = next
+            case .inline(let storage, let next):
+                arguments = CommandArguments(buffer: storage, ranges: ranges)
+                end = next
+            }
+            switch server.dispatch(client, arguments) {
+            case .completed:
+                input.moveReaderIndex(to: end)
+                if client.closeAfterReply {
+                    flush()
+                    close()
+                    return
+                }
+            case .parked(let ready):
+                park(until: ready)
+            }
+        }
+        compactInput()
+    }
+
+    private func park(until ready: EventLoopFuture<Void>) {
+        parked = true
+        // The request stays in `input`; the parser must start it again from its beginning.
+        parser.reset()
+        let loop = context.eventLoop
+        ready.hop(to: loop).whenComplete { [weak self] _ in
+            guard let self, !self.closing else { return }
+            self.parked = false
+            self.processInput()
+            self.flush()
+        }
+    }
+
+    /// Keeps the input buffer from growing: drops consumed bytes once no request is in
+    /// progress (argument ranges of a partial request are absolute indices).
+    private func compactInput() {
+        if input.readableBytes == 0 && !parser.isInsideRequest {
+            input.clear()
+        } else if !parser.isInsideRequest && !parked && input.readerIndex > 64 * 1024 {
+            input.discardReadBytes()
+        }
+    }
+
+    private func protocolError(_ error: ProtocolError) {
+        client.error("ERR Protocol error: \(error.message)")
+        flush()
+        close()
+    }
+
+    private func flush() {
+        guard let client, client.reply.buffer.readableBytes > 0, let context else { return }
+        server.stats.outputBytes += client.reply.buffer.readableBytes
+        context.writeAndFlush(wrapOutboundOut(client.reply.buffer), promise: nil)
+        // After the write the buffer is normally unshared again, so clear() keeps its storage.
+        client.reply.buffer.clear()
+    }
+
+    private func close() {
+        guard !closing || context != nil else { return }
+        closing = true
+        context?.close(promise: nil)
+    }
+
+    static func describe(_ address: SocketAddress?) -> String {
+        guard let address else { return "?:0" }
+        switch address {
+        case .v4, .v6: return "\(address.ipAddress ?? "?"):\(address.port ?? 0)"
+        case .unixDomainSocket: return address.pathname ?? "unix"
+        }
+    }
+}

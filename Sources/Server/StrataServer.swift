@@ -1,0 +1,160 @@
+import Commands
+import Config
+import Dispatch
+import Logging
+import NIOCore
+import NIOPosix
+import Store
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/*
+ The running server: one event loop runs every connection and every command, as Redis's
+ main thread does, so commands are atomic without locks (FACTS.md: at pipeline 1 a second
+ loop with a lock-striped table lost 15-30%; the client, not the server, is the
+ bottleneck there). Background work (active expiry, incremental resizing) runs from a
+ cron on the same loop, `hz` times per second, each step bounded in time.
+*/
+public final class StrataServer {
+    public let context: ServerContext
+    public let logger: Logger
+    private let group: MultiThreadedEventLoopGroup
+    private var channels: [Channel] = []
+    private var cron: RepeatedTask?
+    private var signalSources: [DispatchSourceSignal] = []
+    private let stopped: EventLoopPromise<Void>
+
+    /// The event loop that executes commands.
+    public var loop: EventLoop { group.next() }
+
+    public init(config: ServerConfig, logger: Logger) {
+        self.group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        self.context = ServerContext(config: config)
+        self.logger = logger
+        self.stopped = group.next().makePromise()
+    }
+
+    /// Binds every configured address and starts the cron. Throws when no address could be
+    /// bound.
+    public func start() throws {
+        let config = context.config
+        let server = context
+        let logger = self.logger
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: Int32(config.tcpBacklog))
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.socketOption(.so_keepalive), value: config.tcpKeepalive > 0 ? 1 : 0)
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16 * 1024, maximum: 1024 * 1024))
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ConnectionHandler(server: server, logger: logger))
+                }
+            }
+        for address in config.bind {
+            // "-addr" marks an optional address, as in redis.conf ("bind 127.0.0.1 -::1").
+            let optional = address.hasPrefix("-") || address == "::1"
+            let host = address.hasPrefix("-") ? String(address.dropFirst()) : address
+            do {
+                let channel = try bootstrap.bind(host: host, port: config.port).wait()
+                channels.append(channel)
+                if let port = channel.localAddress?.port { context.listeningPort = port }
+            } catch {
+                if optional {
+                    logger.warning("Could not bind \(host):\(config.port) (optional address): \(error)")
+                } else {
+                    throw StartupError("Could not create server TCP listening socket \(host):\(config.port): \(error)")
+                }
+            }
+        }
+        guard !channels.isEmpty else { throw StartupError("No address could be bound") }
+        context.requestShutdown = { [weak self] request in
+            self?.shutdown(reason: "SHUTDOWN command (\(request))")
+            return true
+        }
+        startCron()
+        installSignalHandlers()
+        logger.notice("Ready to accept connections tcp on port \(context.listeningPort)")
+    }
+
+    /// Blocks until the server has stopped.
+    public func waitUntilStopped() throws {
+        try stopped.futureResult.wait()
+        try? group.syncShutdownGracefully()
+    }
+
+    private func startCron() {
+        let hz = max(1, min(context.config.hz, 500))
+        let period = TimeAmount.milliseconds(Int64(1000 / hz))
+        let context = self.context
+        cron = loop.scheduleRepeatedTask(initialDelay: period, delay: period) { _ in
+            Cron.run(context, periodMicros: 1_000_000 / hz)
+        }
+    }
+
+    private func installSignalHandlers() {
+        for sig in [SIGTERM, SIGINT] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            let name = sig == SIGTERM ? "SIGTERM" : "SIGINT"
+            source.setEventHandler { [weak self] in
+                guard let self else { return }
+                self.loop.execute { self.shutdown(reason: "Received \(name) scheduling shutdown...") }
+            }
+            source.resume()
+            signalSources.append(source)
+        }
+        signal(SIGPIPE, SIG_IGN)
+    }
+
+    /// Stops accepting, closes every connection and completes `waitUntilStopped`.
+    /// Runs on the event loop.
+    public func shutdown(reason: String) {
+        logger.notice("\(reason)")
+        cron?.cancel()
+        cron = nil
+        let closes = channels.map { $0.close() }
+        channels.removeAll()
+        for client in context.clients.values { client.closeConnection() }
+        let pidfile = context.config.pidfile
+        if !pidfile.isEmpty { unlink(pidfile) }
+        let stopped = self.stopped
+        let logger = self.logger
+        EventLoopFuture.andAllComplete(closes, on: loop).whenComplete { _ in
+            logger.notice("Strata is now ready to exit, bye bye...")
+            stopped.succeed(())
+        }
+    }
+}
+
+/// A reason the server could not start.
+public struct StartupError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Periodic background work, each part bounded in time (Redis's serverCron).
+enum Cron {
+    /// Share of each cron period the active expiry may use (Redis: 25%).
+    static let activeExpireShare = 4
+    /// Time per period given to incremental resizing (Redis: 1 ms).
+    static let resizeBudgetMicros = 1000
+
+    static func run(_ context: ServerContext, periodMicros: Int) {
+        context.store.activeExpireCycle(budgetMicros: periodMicros / activeExpireShare)
+        context.store.resizeStep(budgetMicros: resizeBudgetMicros)
+        closeIdleClients(context)
+    }
+
+    static func closeIdleClients(_ context: ServerContext) {
+        let timeout = context.config.timeout
+        guard timeout > 0 else { return }
+        let now = Clock.nowMillis()
+        for client in context.clients.values
+        where !client.isMonitor && now - client.lastInteraction > Int64(timeout) * 1000 {
+            client.closeConnection()
+        }
+    }
+}

@@ -1,0 +1,195 @@
+/// Marks a client's transaction as aborted when a key it WATCHes changes.
+public final class WatchState {
+    /// Set when a watched key was modified since WATCH; EXEC then fails.
+    public var dirty = false
+    /// The (database, key) pairs being watched.
+    public var keys: [(db: Int, key: [UInt8])] = []
+    public init() {}
+}
+
+/*
+ One numbered database: the keyspace plus Redis's rules around it.
+
+ - Expiry is lazy (every lookup checks `expireAt` against the command's time snapshot and
+   deletes a dead key) plus the store's active cycle. Expired keys are never returned.
+ - Every write goes through here so that WATCH, the dirty counter and the `expires` count
+   stay right: handlers mutate values through `SlotPointer`s from the lookups, but change
+   expiry and existence only through these methods.
+*/
+public final class Database {
+    public let index: Int
+    public private(set) var keys = Keyspace()
+    /// Keys that have an expiry.
+    public private(set) var expiresCount = 0
+    unowned let store: Store
+    /// WATCHed keys of this database and who watches them.
+    var watchers: [[UInt8]: [WatchState]] = [:]
+
+    init(index: Int, store: Store) {
+        self.index = index
+        self.store = store
+    }
+
+    /// Number of keys (expired keys not yet collected included, as Redis counts them).
+    public var count: Int { keys.count }
+
+    // MARK: - Lookups
+
+    /// The live slot for `key`, or nil; deletes the key if it has expired. Does not count
+    /// as an access (used by inspection commands: TYPE, TTL, EXISTS, OBJECT...).
+    public func find(_ key: UnsafeRawBufferPointer) -> SlotPointer? {
+        guard let slot = keys.find(key) else { return nil }
+        if slot.pointee.expireAt != 0 && slot.pointee.expireAt <= store.nowMillis {
+            expire(slot)
+            return nil
+        }
+        return slot
+    }
+
+    /// Lookup for a command that reads the key: counts a hit or miss and records the access.
+    public func lookupRead(_ key: UnsafeRawBufferPointer) -> SlotPointer? {
+        guard let slot = find(key) else {
+            store.stats.keyspaceMisses += 1
+            return nil
+        }
+        store.stats.keyspaceHits += 1
+        touch(slot)
+        return slot
+    }
+
+    /// Lookup for a command that will modify the key; records the access.
+    public func lookupWrite(_ key: UnsafeRawBufferPointer) -> SlotPointer? {
+        guard let slot = find(key) else { return nil }
+        touch(slot)
+        return slot
+    }
+
+    @inline(__always)
+    func touch(_ slot: SlotPointer) {
+        slot.pointee.meta = AccessTracking.touched(meta: slot.pointee.meta, nowMillis: store.nowMillis,
+                                                   lfu: store.lfuPolicy, logFactor: store.config.lfuLogFactor,
+                                                   decayMinutes: store.config.lfuDecayTime)
+    }
+
+    // MARK: - Writes
+
+    /// Creates a key that does not exist (the caller checked) and returns its slot.
+    @discardableResult
+    public func add(_ key: UnsafeRawBufferPointer, _ value: Value, expireAt: Int64 = 0) -> SlotPointer {
+        add(owned: [UInt8](key), value, expireAt: expireAt)
+    }
+
+    @discardableResult
+    public func add(owned key: [UInt8], _ value: Value, expireAt: Int64 = 0, meta: UInt32? = nil) -> SlotPointer {
+        if expireAt != 0 { expiresCount += 1 }
+        let slot = keys.insert(key: key, hash: KeyHash.hash(key), value: value, expireAt: expireAt,
+                               meta: meta ?? AccessTracking.initialMeta(nowMillis: store.nowMillis, lfu: store.lfuPolicy))
+        return slot
+    }
+
+    /// SET semantics: creates or overwrites `key` with `value`. The expiry becomes
+    /// `expireAt` (0 = none) unless `keepTTL`. Signals the change.
+    public func set(_ key: UnsafeRawBufferPointer, _ value: Value, expireAt: Int64 = 0, keepTTL: Bool = false) {
+        if let slot = find(key) {
+            slot.pointee.value = value
+            slot.pointee.meta &= ~KeyFlags.rawString
+            if !keepTTL { setExpiry(slot, expireAt) }
+            touch(slot)
+        } else {
+            add(key, value, expireAt: expireAt)
+        }
+        modified(key)
+    }
+
+    /// Deletes `key` if it exists (and has not expired). Signals the change.
+    @discardableResult
+    public func delete(_ key: UnsafeRawBufferPointer) -> Bool {
+        guard let slot = find(key) else { return false }
+        remove(slot)
+        modified(key)
+        return true
+    }
+
+    /// Removes the key at `slot` (the caller signals the change) and returns its record.
+    @discardableResult
+    public func remove(_ slot: SlotPointer) -> KeySlot {
+        if slot.pointee.expireAt != 0 { expiresCount -= 1 }
+        return keys.remove(slot)
+    }
+
+    /// Sets (`at` > 0) or clears (`at` == 0) the expiry of the key at `slot`.
+    public func setExpiry(_ slot: SlotPointer, _ at: Int64) {
+        let had = slot.pointee.expireAt != 0
+        slot.pointee.expireAt = at
+        if had && at == 0 { expiresCount -= 1 } else if !had && at != 0 { expiresCount += 1 }
+    }
+
+    /// Deletes an expired key and signals it (WATCH sees an expiry as a change).
+    func expire(_ slot: SlotPointer) {
+        let record = remove(slot)
+        store.stats.expiredKeys += 1
+        record.key.withUnsafeBytes { modified($0, countsAsDirty: false) }
+    }
+
+    /// Records a change of `key`: aborts transactions watching it and counts one change for
+    /// the save rules.
+    @inline(__always)
+    public func modified(_ key: UnsafeRawBufferPointer, countsAsDirty: Bool = true) {
+        if countsAsDirty { store.dirty += 1 }
+        if watchers.isEmpty { return }
+        if let states = watchers[[UInt8](key)] {
+            for state in states { state.dirty = true }
+        }
+    }
+
+    /// Removes every key. `async` frees the memory on a background thread.
+    public func removeAll(async: Bool) {
+        touchAllWatched(ifExistsIn: self, or: nil)
+        store.dirty += keys.count
+        keys.removeAll(freeInBackground: async)
+        expiresCount = 0
+    }
+
+    // MARK: - WATCH
+
+    public func watch(_ key: [UInt8], by state: WatchState) {
+        // A key that already expired is dead: collect it now so that its later collection
+        // is not mistaken for a change.
+        key.withUnsafeBytes { _ = find($0) }
+        watchers[key, default: []].append(state)
+        state.keys.append((index, key))
+    }
+
+    public func unwatch(_ key: [UInt8], by state: WatchState) {
+        guard var states = watchers[key] else { return }
+        states.removeAll { $0 === state }
+        watchers[key] = states.isEmpty ? nil : states
+    }
+
+    /// True when a watched key is logically expired now (EXEC checks this: an expiry is a
+    /// change even if nothing collected the key yet).
+    public func isExpiredNow(_ key: [UInt8]) -> Bool {
+        key.withUnsafeBytes { bytes in
+            guard let slot = keys.find(bytes) else { return false }
+            return slot.pointee.expireAt != 0 && slot.pointee.expireAt <= store.nowMillis
+        }
+    }
+
+    /// FLUSHDB/FLUSHALL/SWAPDB: watched keys that exist in `a` or `b` become dirty.
+    func touchAllWatched(ifExistsIn a: Database, or b: Database?) {
+        for (key, states) in watchers {
+            let exists = key.withUnsafeBytes { bytes in
+                a.keys.find(bytes) != nil || (b?.keys.find(bytes) != nil)
+            }
+            if exists { for state in states { state.dirty = true } }
+        }
+    }
+
+    /// SWAPDB: exchanges the contents (not the watchers) of two databases.
+    func swapContents(with other: Database) {
+        touchAllWatched(ifExistsIn: self, or: other)
+        other.touchAllWatched(ifExistsIn: self, or: other)
+        swap(&keys, &other.keys)
+        swap(&expiresCount, &other.expiresCount)
+    }
+}

@@ -1,0 +1,374 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Dispatch
+
+/// One key's record in the keyspace.
+public struct KeySlot {
+    /// Low 32 bits: the key's hash (0 = empty slot, 1 = deleted slot, real hashes >= 2).
+    /// High 32 bits: metadata (`KeyMeta`): LRU clock or LFU counter and flags.
+    @usableFromInline var hashAndMeta: UInt64
+    public var key: [UInt8]
+    public var value: Value
+    /// Absolute expiry time in Unix milliseconds; 0 when the key has no expiry.
+    public var expireAt: Int64
+
+    @inlinable var hash32: UInt32 { UInt32(truncatingIfNeeded: hashAndMeta) }
+
+    /// The 32 metadata bits (LRU/LFU and flags).
+    @inlinable public var meta: UInt32 {
+        get { UInt32(truncatingIfNeeded: hashAndMeta >> 32) }
+        set { hashAndMeta = (hashAndMeta & 0xFFFF_FFFF) | (UInt64(newValue) << 32) }
+    }
+}
+
+/// A slot of the table, valid until the next insert or removal in the same keyspace
+/// (either can move records while the table is being resized).
+public typealias SlotPointer = UnsafeMutablePointer<KeySlot>
+
+/*
+ The keyspace of one database: an open-addressing hash table with linear probing that
+ resizes incrementally, because Swift's Dictionary rehashes every entry at once (hundreds
+ of milliseconds at 10 M keys) and a server must not pause that long.
+
+ - Slots live in memory from calloc: a fresh table costs no initialisation (the kernel
+   hands out zero pages lazily), and an all-zero slot reads as empty.
+ - Deletion leaves a tombstone (hash 1), so a probe run never breaks; tombstones count
+   toward the load factor and are cleared by the next resize.
+ - Resizing (like Redis's dict) keeps two tables: new keys go into the new one, and every
+   insert or removal moves `migrationStepSlots` slots of the old table, plus a time-bounded
+   step from the server cron, so no single operation moves more than a few dozen records.
+   Lookups check both tables while the move is in progress. The drained old table is freed
+   on a background queue (unmapping hundreds of MB takes longer than a command should).
+ - SCAN uses Redis's reverse-binary cursor over *home buckets*: in a linear-probing table
+   every key with home bucket b lies in the run of non-empty slots that starts at b, so a
+   bucket can be emitted by walking that run. The cursor arithmetic is Redis's, so keys
+   that exist for the whole scan are returned at least once across resizes.
+*/
+public final class Keyspace {
+    /// Slots moved from the old table per insert or removal while resizing.
+    static let migrationStepSlots = 64
+    /// Smallest table, in slots.
+    static let minimumCapacity = 16
+
+    @usableFromInline
+    struct Table {
+        var slots: SlotPointer
+        var capacity: Int
+        var mask: Int
+        var used = 0
+        var tombstones = 0
+
+        init(capacity: Int) {
+            self.capacity = capacity
+            self.mask = capacity - 1
+            let raw = calloc(capacity, MemoryLayout<KeySlot>.stride)!
+            self.slots = raw.bindMemory(to: KeySlot.self, capacity: capacity)
+        }
+
+        /// The state of slot `index`: 0 empty, 1 tombstone, else the stored hash.
+        @inline(__always)
+        func state(_ index: Int) -> UInt32 {
+            UInt32(truncatingIfNeeded: (slots + index).pointee.hashAndMeta)
+        }
+
+        func find(_ key: UnsafeRawBufferPointer, hash: UInt32) -> SlotPointer? {
+            var index = Int(hash) & mask
+            while true {
+                let slot = slots + index
+                let state = UInt32(truncatingIfNeeded: slot.pointee.hashAndMeta)
+                if state == 0 { return nil }
+                if state == hash && Keyspace.equal(slot.pointee.key, key) { return slot }
+                index = (index + 1) & mask
+            }
+        }
+
+        /// A free slot (empty or tombstone) for a key with this hash.
+        mutating func freeSlot(hash: UInt32) -> SlotPointer {
+            var index = Int(hash) & mask
+            while true {
+                let state = self.state(index)
+                if state == 0 { return slots + index }
+                if state == 1 {
+                    tombstones -= 1
+                    return slots + index
+                }
+                index = (index + 1) & mask
+            }
+        }
+    }
+
+    @usableFromInline var table: Table
+    /// The table being drained into `table` while a resize is in progress.
+    @usableFromInline var draining: Table?
+    /// Next slot of `draining` to move.
+    var drainIndex = 0
+
+    /// Number of keys.
+    public private(set) var count = 0
+
+    public init() {
+        table = Table(capacity: Keyspace.minimumCapacity)
+    }
+
+    deinit {
+        Keyspace.destroy(table)
+        if let draining { Keyspace.destroy(draining) }
+    }
+
+    /// True while a resize is in progress.
+    public var isResizing: Bool { draining != nil }
+
+    /// Slots allocated in all tables (for memory reporting).
+    public var slotCapacity: Int { table.capacity + (draining?.capacity ?? 0) }
+
+    @inline(__always)
+    static func hash32(_ hash: UInt64) -> UInt32 {
+        let h = UInt32(truncatingIfNeeded: hash >> 32)
+        return h < 2 ? h &+ 2 : h
+    }
+
+    @inline(__always)
+    static func equal(_ stored: [UInt8], _ key: UnsafeRawBufferPointer) -> Bool {
+        stored.withUnsafeBytes { s in
+            s.count == key.count && (s.count == 0 || memcmp(s.baseAddress!, key.baseAddress!, s.count) == 0)
+        }
+    }
+
+    // MARK: - Lookup
+
+    /// The slot holding `key`, or nil. Does not look at expiry.
+    public func find(_ key: UnsafeRawBufferPointer, hash: UInt64) -> SlotPointer? {
+        let h = Keyspace.hash32(hash)
+        if let draining, let slot = draining.find(key, hash: h) { return slot }
+        return table.find(key, hash: h)
+    }
+
+    public func find(_ key: UnsafeRawBufferPointer) -> SlotPointer? {
+        find(key, hash: KeyHash.hash(key))
+    }
+
+    // MARK: - Insert and remove
+
+    /// Inserts a key that is known to be absent and returns its slot.
+    @discardableResult
+    public func insert(key: [UInt8], hash: UInt64, value: Value, expireAt: Int64 = 0, meta: UInt32 = 0) -> SlotPointer {
+        if draining != nil { migrate(slots: Keyspace.migrationStepSlots) }
+        if (table.used + table.tombstones + 1) * 4 > table.capacity * 3 { startResize(forAdding: 1) }
+        let h = Keyspace.hash32(hash)
+        let slot = table.freeSlot(hash: h)
+        slot.initialize(to: KeySlot(hashAndMeta: UInt64(h) | (UInt64(meta) << 32), key: key, value: value,
+                                    expireAt: expireAt))
+        table.used += 1
+        count += 1
+        return slot
+    }
+
+    /// Removes the record at `slot` (from `find`) and returns it.
+    @discardableResult
+    public func remove(_ slot: SlotPointer) -> KeySlot {
+        let record = slot.move()
+        slot.pointee.hashAndMeta = 1  // tombstone (a plain store: the slot is uninitialised)
+        if let draining, draining.contains(slot) {
+            self.draining!.used -= 1
+            self.draining!.tombstones += 1
+        } else {
+            table.used -= 1
+            table.tombstones += 1
+        }
+        count -= 1
+        if draining != nil {
+            migrate(slots: Keyspace.migrationStepSlots)
+        } else if table.capacity > Keyspace.minimumCapacity && table.used * 16 < table.capacity {
+            startResize(forAdding: 0)
+        }
+        return record
+    }
+
+    /// Removes every key. Returns the old tables' records to the caller's disposal closure
+    /// (FLUSHALL ASYNC frees them on another thread).
+    public func removeAll(freeInBackground: Bool) {
+        let old = table
+        let oldDraining = draining
+        table = Table(capacity: Keyspace.minimumCapacity)
+        draining = nil
+        drainIndex = 0
+        count = 0
+        if freeInBackground {
+            let box = TablesBox(tables: [old] + (oldDraining.map { [$0] } ?? []))
+            DispatchQueue.global(qos: .utility).async { for t in box.tables { Keyspace.destroy(t) } }
+        } else {
+            Keyspace.destroy(old)
+            if let oldDraining { Keyspace.destroy(oldDraining) }
+        }
+    }
+
+    final class TablesBox: @unchecked Sendable {
+        let tables: [Table]
+        init(tables: [Table]) { self.tables = tables }
+    }
+
+    static func destroy(_ table: Table) {
+        if table.used > 0 {
+            for index in 0..<table.capacity where table.state(index) >= 2 {
+                (table.slots + index).deinitialize(count: 1)
+            }
+        }
+        free(table.slots)
+    }
+
+    // MARK: - Incremental resize
+
+    private func startResize(forAdding extra: Int) {
+        if draining != nil { migrate(slots: Int.max) }  // finish the previous resize first
+        let needed = Swift.max(table.used + extra, 1)
+        var capacity = Keyspace.minimumCapacity
+        while needed * 8 > capacity * 3 { capacity *= 2 }
+        draining = table
+        drainIndex = 0
+        table = Table(capacity: capacity)
+    }
+
+    /// Moves up to `slots` slots of the draining table. Returns true when none is left.
+    @discardableResult
+    public func migrate(slots budget: Int) -> Bool {
+        guard var old = draining else { return true }
+        var visited = 0
+        while drainIndex < old.capacity && visited < budget {
+            let slot = old.slots + drainIndex
+            if old.state(drainIndex) >= 2 {
+                let record = slot.move()
+                slot.pointee.hashAndMeta = 1
+                old.used -= 1
+                old.tombstones += 1
+                let target = table.freeSlot(hash: record.hash32)
+                target.initialize(to: record)
+                table.used += 1
+            }
+            drainIndex += 1
+            visited += 1
+            if old.used == 0 { drainIndex = old.capacity }
+        }
+        if drainIndex >= old.capacity {
+            draining = nil
+            drainIndex = 0
+            let raw = UnsafeMutableRawPointer(old.slots)
+            let address = UInt(bitPattern: raw)
+            // Nothing is left to deinitialise; unmapping a large table can take tens of ms.
+            if old.capacity >= 1 << 16 {
+                DispatchQueue.global(qos: .utility).async { free(UnsafeMutableRawPointer(bitPattern: address)) }
+            } else {
+                free(raw)
+            }
+            return true
+        }
+        draining = old
+        return false
+    }
+
+    // MARK: - Iteration
+
+    /// Calls `body` for every record (both tables). `body` must not insert or remove.
+    public func forEach(_ body: (SlotPointer) -> Void) {
+        if let draining { Keyspace.forEach(in: draining, body) }
+        Keyspace.forEach(in: table, body)
+    }
+
+    static func forEach(in table: Table, _ body: (SlotPointer) -> Void) {
+        var remaining = table.used
+        var index = 0
+        while remaining > 0 && index < table.capacity {
+            if table.state(index) >= 2 {
+                body(table.slots + index)
+                remaining -= 1
+            }
+            index += 1
+        }
+    }
+
+    /// A uniformly chosen slot (nil when empty). Used by RANDOMKEY and eviction sampling.
+    public func randomSlot() -> SlotPointer? {
+        guard count > 0 else { return nil }
+        let pick: Table
+        if let draining, draining.used > 0, Int.random(in: 0..<count) < draining.used {
+            pick = draining
+        } else {
+            pick = table
+        }
+        guard pick.used > 0 else { return nil }
+        while true {
+            let index = Int.random(in: 0..<pick.capacity)
+            if pick.state(index) >= 2 { return pick.slots + index }
+        }
+    }
+
+    /// Visits slots starting at `position` (a clock hand over the main table, for active
+    /// expiry and similar background sweeps); returns the next position (0 after a wrap).
+    public func sweep(from position: Int, slots budget: Int, _ body: (SlotPointer) -> Void) -> Int {
+        var index = position < table.capacity ? position : 0
+        var visited = 0
+        while visited < budget {
+            if table.state(index) >= 2 { body(table.slots + index) }
+            index += 1
+            visited += 1
+            if index >= table.capacity { return 0 }
+        }
+        return index
+    }
+
+    /// One SCAN step: emits the keys of the bucket(s) under `cursor` and returns the next
+    /// cursor (0 when the iteration is complete). `body` must not insert or remove.
+    public func scan(cursor: UInt64, _ body: (SlotPointer) -> Void) -> UInt64 {
+        var v = cursor
+        guard let draining else {
+            let m0 = UInt64(table.mask)
+            Keyspace.emitBucket(table, Int(v & m0), body)
+            v |= ~m0
+            v = v.bitReversed &+ 1
+            return v.bitReversed
+        }
+        let (small, large) = draining.capacity <= table.capacity ? (draining, table) : (table, draining)
+        let m0 = UInt64(small.mask), m1 = UInt64(large.mask)
+        Keyspace.emitBucket(small, Int(v & m0), body)
+        repeat {
+            Keyspace.emitBucket(large, Int(v & m1), body)
+            v |= ~m1
+            v = v.bitReversed &+ 1
+            v = v.bitReversed
+        } while v & (m0 ^ m1) != 0
+        return v
+    }
+
+    /// Emits every record whose home bucket is `bucket`: they all sit in the run of
+    /// non-empty slots starting there.
+    static func emitBucket(_ table: Table, _ bucket: Int, _ body: (SlotPointer) -> Void) {
+        var index = bucket
+        var steps = 0
+        while steps < table.capacity {
+            let state = table.state(index)
+            if state == 0 { return }
+            if state >= 2 && Int(state) & table.mask == bucket { body(table.slots + index) }
+            index = (index + 1) & table.mask
+            steps += 1
+        }
+    }
+}
+
+extension Keyspace.Table {
+    func contains(_ slot: SlotPointer) -> Bool {
+        slot >= slots && slot < slots + capacity
+    }
+}
+
+extension UInt64 {
+    @inline(__always)
+    var bitReversed: UInt64 {
+        var v = self
+        v = ((v >> 1) & 0x5555555555555555) | ((v & 0x5555555555555555) << 1)
+        v = ((v >> 2) & 0x3333333333333333) | ((v & 0x3333333333333333) << 2)
+        v = ((v >> 4) & 0x0F0F0F0F0F0F0F0F) | ((v & 0x0F0F0F0F0F0F0F0F) << 4)
+        return v.byteSwapped
+    }
+}

@@ -1,0 +1,38 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import CShims
+
+/// Process memory as INFO reports it.
+public enum MemoryStats {
+    /// Bytes the allocator has handed out and not got back (glibc mallinfo2: in-use chunks
+    /// plus mmapped blocks). This is what Redis calls used_memory: real allocations, not an
+    /// estimate.
+    public static func allocatedBytes() -> Int {
+        Int(strata_malloc_used_bytes())
+    }
+
+    /// Resident set size in bytes, from /proc/self/statm.
+    public static func residentBytes() -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+        let fields = text.split(separator: " ")
+        guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+
+    /// Physical memory of the machine.
+    public static func totalSystemBytes() -> Int {
+        Int(sysconf(Int32(_SC_PHYS_PAGES))) * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+
+    /// Peak resident set size (VmHWM) in bytes.
+    public static func peakResidentBytes() -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+        for line in text.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+            let digits = line.filter(\.isNumber)
+            return (Int(digits) ?? 0) * 1024
+        }
+        return 0
+    }
+}

@@ -1,0 +1,103 @@
+import Config
+
+/// Counters reported by INFO stats.
+public struct KeyspaceStats {
+    public var expiredKeys = 0
+    public var evictedKeys = 0
+    public var keyspaceHits = 0
+    public var keyspaceMisses = 0
+    public init() {}
+}
+
+/// All databases and the state shared by them: the command clock, statistics, background
+/// expiry. Owned by the execution thread.
+public final class Store {
+    public let config: ServerConfig
+    public private(set) var databases: [Database] = []
+    /// The time snapshot commands use (Unix ms), refreshed before each command, so that
+    /// one command sees one "now" (Redis's commandTimeSnapshot).
+    public var nowMillis: Int64 = Clock.nowMillis()
+    public var stats = KeyspaceStats()
+    /// Changes since the last save (INFO rdb_changes_since_last_save).
+    public var dirty = 0
+    /// Whether the active expiry cycle runs (DEBUG SET-ACTIVE-EXPIRE).
+    public var activeExpireEnabled = true
+    /// True when maxmemory-policy is an LFU policy: key metadata then holds LFU counters.
+    public var lfuPolicy: Bool { config.maxmemoryPolicy.hasSuffix("lfu") }
+
+    var expireCursors: [Int]
+    var expireDatabase = 0
+
+    public init(config: ServerConfig) {
+        self.config = config
+        self.expireCursors = Array(repeating: 0, count: config.databases)
+        databases = (0..<config.databases).map { Database(index: $0, store: self) }
+    }
+
+    @inline(__always)
+    public func refreshClock() { nowMillis = Clock.nowMillis() }
+
+    /// FLUSHALL.
+    public func flushAll(async: Bool) {
+        for db in databases { db.removeAll(async: async) }
+    }
+
+    /// SWAPDB a b.
+    public func swapDatabases(_ a: Int, _ b: Int) {
+        guard a != b else { return }
+        databases[a].swapContents(with: databases[b])
+    }
+
+    /// Total keys with an expiry, over all databases.
+    public var totalKeys: Int { databases.reduce(0) { $0 + $1.count } }
+
+    // MARK: - Background work
+
+    /// Slots examined between two clock reads in background loops.
+    static let backgroundChunkSlots = 1024
+
+    /*
+     Active expiry: a clock hand sweeps each database's table and deletes keys whose time
+     has passed, within a time budget per call (Redis: 25% of CPU at most, spread over `hz`
+     calls per second). Lazy expiry on access covers the keys the hand has not reached yet,
+     so correctness never depends on this cycle, only memory reclamation does.
+    */
+    public func activeExpireCycle(budgetMicros: Int) {
+        guard activeExpireEnabled else { return }
+        refreshClock()
+        let deadline = Clock.monotonicNanos() + UInt64(budgetMicros) * 1000
+        var databasesVisited = 0
+        while databasesVisited < databases.count {
+            let db = databases[expireDatabase]
+            if db.expiresCount > 0 {
+                var expired: [[UInt8]] = []
+                var cursor = expireCursors[expireDatabase]
+                repeat {
+                    let now = nowMillis
+                    cursor = db.keys.sweep(from: cursor, slots: Store.backgroundChunkSlots) { slot in
+                        let at = slot.pointee.expireAt
+                        if at != 0 && at <= now { expired.append(slot.pointee.key) }
+                    }
+                    for key in expired { key.withUnsafeBytes { _ = db.find($0) } }  // find() collects it
+                    expired.removeAll(keepingCapacity: true)
+                } while cursor != 0 && Clock.monotonicNanos() < deadline
+                expireCursors[expireDatabase] = cursor
+                if cursor != 0 { return }  // out of time: continue here next call
+            }
+            expireDatabase = (expireDatabase + 1) % databases.count
+            databasesVisited += 1
+            if Clock.monotonicNanos() >= deadline { return }
+        }
+    }
+
+    /// Moves resizing tables forward within a time budget, so that a resize finishes even
+    /// when no writes arrive (Redis's incremental rehashing in serverCron).
+    public func resizeStep(budgetMicros: Int) {
+        let deadline = Clock.monotonicNanos() + UInt64(budgetMicros) * 1000
+        for db in databases where db.keys.isResizing {
+            while !db.keys.migrate(slots: Store.backgroundChunkSlots) {
+                if Clock.monotonicNanos() >= deadline { return }
+            }
+        }
+    }
+}

@@ -1,0 +1,529 @@
+"""Black-box integration test harness for Strata (and reference redis-server).
+
+Environment:
+  STRATA_TARGET      "strata" (default) or "redis"
+  STRATA_SERVER      path of the strata binary
+                     (default: <repo>/.build/release/strata-server)
+  STRATA_EXTRA_ARGS  extra whitespace-separated args appended for strata only
+
+Both servers are started with redis-server style arguments:
+  BINARY [CONFIG_FILE] --port P --bind 127.0.0.1 --save "" --appendonly no
+         --dir TMPDIR --enable-debug-command yes --daemonize no --logfile ""
+         [extra args...]
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+import pytest
+import redis
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO_ROOT = os.path.dirname(os.path.dirname(HERE))
+
+TARGET = os.environ.get("STRATA_TARGET", "strata").strip().lower() or "strata"
+if TARGET not in ("strata", "redis"):
+    raise RuntimeError("STRATA_TARGET must be 'strata' or 'redis', got %r" % TARGET)
+
+if TARGET == "redis":
+    SERVER_BINARY = shutil.which("redis-server") or "/usr/bin/redis-server"
+    EXTRA_ARGS = []
+else:
+    SERVER_BINARY = os.environ.get("STRATA_SERVER") or os.path.join(
+        REPO_ROOT, ".build", "release", "strata-server")
+    EXTRA_ARGS = os.environ.get("STRATA_EXTRA_ARGS", "").split()
+    if os.sep in SERVER_BINARY:
+        # servers run with cwd=TMPDIR, so a relative path must be resolved now
+        SERVER_BINARY = os.path.abspath(SERVER_BINARY)
+
+START_TIMEOUT = 10.0
+STOP_TIMEOUT = 5.0
+
+
+def free_port(host="127.0.0.1"):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+    finally:
+        s.close()
+
+
+def _ping(host, port, timeout=0.5):
+    """Return True when a raw RESP PING gets +PONG (or any sane reply)."""
+    try:
+        s = socket.create_connection((host, port), timeout=timeout)
+    except OSError:
+        return False
+    try:
+        s.settimeout(timeout)
+        s.sendall(b"*1\r\n$4\r\nPING\r\n")
+        data = s.recv(64)
+        # +PONG normally; -NOAUTH when requirepass is configured;
+        # -DENIED when protected mode rejects us.  All mean "up".
+        return data.startswith((b"+PONG", b"-NOAUTH", b"-DENIED", b"-"))
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+class ServerInstance:
+    def __init__(self, extra_args=(), config_text=None, bind="127.0.0.1",
+                 port=None):
+        self.host = "127.0.0.1"
+        self.bind = bind
+        self.port = port or free_port()
+        self.tmpdir = tempfile.mkdtemp(prefix="strata-it-")
+        self.config_path = None
+        self.log_path = os.path.join(self.tmpdir, "server.out")
+        args = [SERVER_BINARY]
+        if config_text is not None:
+            self.config_path = os.path.join(self.tmpdir, "server.conf")
+            with open(self.config_path, "w") as f:
+                f.write(config_text)
+            args.append(self.config_path)
+        args += [
+            "--port", str(self.port),
+            "--bind", *bind.split(),
+            "--save", "",
+            "--appendonly", "no",
+            "--dir", self.tmpdir,
+            "--enable-debug-command", "yes",
+            "--daemonize", "no",
+            "--logfile", "",
+        ]
+        args += list(extra_args)
+        args += EXTRA_ARGS
+        self.args = args
+        self.proc = None
+
+    def start(self):
+        if not os.path.exists(SERVER_BINARY):
+            shutil.rmtree(self.tmpdir, ignore_errors=True)
+            pytest.exit("server binary not found: %s (STRATA_TARGET=%s)"
+                        % (SERVER_BINARY, TARGET), returncode=1)
+        self._log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(self.args, stdout=self._log,
+                                     stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL,
+                                     cwd=self.tmpdir)
+        deadline = time.time() + START_TIMEOUT
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                break
+            if _ping(self.host, self.port):
+                return self
+            time.sleep(0.02)
+        out = self.log()
+        self.stop()
+        raise RuntimeError("server did not start (args=%r, rc=%r):\n%s"
+                           % (self.args, self.proc.returncode, out))
+
+    def log(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def client(self, **kw):
+        kw.setdefault("protocol", 2)
+        kw.setdefault("socket_timeout", 10)
+        return redis.Redis(host=self.host, port=self.port, **kw)
+
+    def stop(self):
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            try:
+                self.proc.send_signal(signal.SIGTERM)
+                self.proc.wait(timeout=STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=STOP_TIMEOUT)
+            except ProcessLookupError:
+                pass
+        try:
+            self._log.close()
+        except Exception:
+            pass
+        shutil.rmtree(self.tmpdir, ignore_errors=True)
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "strata_only: test only makes sense against strata-server")
+    config.addinivalue_line(
+        "markers", "redis_only: test only makes sense against redis-server")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if TARGET == "redis" and item.get_closest_marker("strata_only"):
+            item.add_marker(pytest.mark.skip(reason="strata-only test"))
+        if TARGET == "strata" and item.get_closest_marker("redis_only"):
+            item.add_marker(pytest.mark.skip(reason="redis-only test"))
+
+
+def pytest_report_header(config):
+    return "strata integration target: %s (%s)" % (TARGET, SERVER_BINARY)
+
+
+@pytest.fixture(scope="session")
+def target():
+    return TARGET
+
+
+@pytest.fixture(scope="session")
+def server():
+    inst = ServerInstance().start()
+    yield inst
+    inst.stop()
+
+
+def _fresh_client(server, protocol):
+    c = redis.Redis(host=server.host, port=server.port, protocol=protocol,
+                    socket_timeout=10)
+    c.flushall()
+    c.config_resetstat()
+    return c
+
+
+@pytest.fixture
+def r(server):
+    c = _fresh_client(server, 2)
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def r3(server):
+    c = _fresh_client(server, 3)
+    yield c
+    c.close()
+
+
+class ConnectionClosed(Exception):
+    pass
+
+
+class RespError(Exception):
+    """A decoded RESP error reply (also compares equal to its text)."""
+
+    def __eq__(self, other):
+        if isinstance(other, RespError):
+            return self.args == other.args
+        if isinstance(other, (bytes, str)):
+            t = other.encode() if isinstance(other, str) else other
+            return self.args[0] == t
+        return NotImplemented
+
+    def __hash__(self):
+        return hash(self.args)
+
+
+def parse_resp(data):
+    """Decode exactly one RESP2/RESP3 reply into Python values:
+    bulk/simple/verbatim strings -> bytes, integers/bignums -> int,
+    doubles -> float, nulls -> None, booleans -> bool, arrays/sets/pushes
+    -> list, maps -> list of (key, value) pairs, errors -> RespError."""
+    value, end = _parse_value(data, 0)
+    if end != len(data):
+        raise ValueError("trailing data after reply: %r" % data[end:end + 50])
+    return value
+
+
+def _parse_value(data, pos):
+    t = data[pos:pos + 1]
+    eol = data.index(b"\r\n", pos)
+    line = data[pos + 1:eol]
+    nxt = eol + 2
+    if t == b"+":
+        return line, nxt
+    if t in (b"-", b"!"):
+        if t == b"!":
+            n = int(line)
+            return RespError(data[nxt:nxt + n]), nxt + n + 2
+        return RespError(line), nxt
+    if t in (b":", b"("):
+        return int(line), nxt
+    if t == b",":
+        return float(line), nxt
+    if t == b"_":
+        return None, nxt
+    if t == b"#":
+        return line == b"t", nxt
+    if t in (b"$", b"="):
+        n = int(line)
+        if n < 0:
+            return None, nxt
+        body = data[nxt:nxt + n]
+        if t == b"=":
+            body = body[4:]
+        return body, nxt + n + 2
+    if t in (b"*", b"~", b">"):
+        n = int(line)
+        if n < 0:
+            return None, nxt
+        out = []
+        for _ in range(n):
+            v, nxt = _parse_value(data, nxt)
+            out.append(v)
+        return out, nxt
+    if t in (b"%", b"|"):
+        n = int(line)
+        out = []
+        for _ in range(n):
+            k, nxt = _parse_value(data, nxt)
+            v, nxt = _parse_value(data, nxt)
+            out.append((k, v))
+        if t == b"|":
+            return _parse_value(data, nxt)
+        return out, nxt
+    raise ValueError("bad RESP type %r at %d" % (t, pos))
+
+
+class RawConnection:
+    """A raw TCP connection that returns exact reply bytes."""
+
+    def __init__(self, host, port, timeout=5.0, source=None):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if source is not None:
+            self.sock.bind((source, 0))
+        self.sock.settimeout(timeout)
+        self.sock.connect((host, port))
+        self.timeout = timeout
+        self.buf = b""
+        self.closed = False
+
+    # -- sending -----------------------------------------------------------
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        self.sock.sendall(data)
+
+    @staticmethod
+    def encode(*args):
+        out = [b"*%d\r\n" % len(args)]
+        for a in args:
+            if isinstance(a, str):
+                a = a.encode()
+            elif isinstance(a, int):
+                a = str(a).encode()
+            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+        return b"".join(out)
+
+    def send_command(self, *args):
+        self.send(self.encode(*args))
+
+    def cmd(self, *args):
+        """Send one command as a multibulk and return the raw reply bytes."""
+        self.send_command(*args)
+        return self.read_reply()
+
+    # -- receiving ---------------------------------------------------------
+    def _fill(self):
+        try:
+            d = self.sock.recv(65536)
+        except socket.timeout:
+            raise TimeoutError("timed out waiting for reply; buffered=%r"
+                               % self.buf[:200])
+        except ConnectionResetError:
+            d = b""
+        if not d:
+            self.closed = True
+            raise ConnectionClosed("connection closed; buffered=%r"
+                                   % self.buf[:200])
+        self.buf += d
+
+    def _line_end(self, pos):
+        while True:
+            i = self.buf.find(b"\r\n", pos)
+            if i >= 0:
+                return i
+            self._fill()
+
+    def _need(self, n):
+        while len(self.buf) < n:
+            self._fill()
+
+    def _parse(self, pos):
+        """Return the end offset of the reply starting at pos."""
+        self._need(pos + 1)
+        t = self.buf[pos:pos + 1]
+        eol = self._line_end(pos)
+        line = self.buf[pos + 1:eol]
+        after = eol + 2
+        if t in (b"+", b"-", b":", b"_", b",", b"#", b"("):
+            return after
+        if t in (b"$", b"!", b"="):
+            n = int(line)
+            if n < 0:
+                return after
+            self._need(after + n + 2)
+            return after + n + 2
+        if t in (b"*", b"~", b">"):
+            n = int(line)
+            for _ in range(max(n, 0)):
+                after = self._parse(after)
+            return after
+        if t in (b"%", b"|"):
+            n = int(line)
+            for _ in range(2 * n):
+                after = self._parse(after)
+            if t == b"|":  # attribute precedes the real reply
+                after = self._parse(after)
+            return after
+        raise ValueError("unknown RESP type byte %r in %r" % (t, self.buf[:200]))
+
+    def read_reply(self):
+        end = self._parse(0)
+        out, self.buf = self.buf[:end], self.buf[end:]
+        return out
+
+    def call(self, *args):
+        """Send one command and return the decoded reply (see parse_resp)."""
+        return parse_resp(self.cmd(*args))
+
+    def read_replies(self, n):
+        return [self.read_reply() for _ in range(n)]
+
+    def read_line(self):
+        i = self._line_end(0)
+        out, self.buf = self.buf[:i + 2], self.buf[i + 2:]
+        return out
+
+    def read_exactly(self, n):
+        self._need(n)
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def read_until_closed(self, timeout=None):
+        """Read everything until the peer closes; returns the bytes read.
+        Raises TimeoutError if the connection is still open after timeout."""
+        old = self.sock.gettimeout()
+        self.sock.settimeout(timeout if timeout is not None else self.timeout)
+        try:
+            while True:
+                try:
+                    self._fill()
+                except ConnectionClosed:
+                    break
+        finally:
+            self.sock.settimeout(old)
+        out, self.buf = self.buf, b""
+        return out
+
+    def is_closed(self, timeout=1.0):
+        """True if the peer closed the connection (within timeout)."""
+        if self.closed:
+            return True
+        old = self.sock.gettimeout()
+        self.sock.settimeout(timeout)
+        try:
+            while True:
+                d = self.sock.recv(65536)
+                if not d:
+                    self.closed = True
+                    return True
+                self.buf += d
+        except socket.timeout:
+            return False
+        except (ConnectionResetError, BrokenPipeError):
+            self.closed = True
+            return True
+        finally:
+            try:
+                self.sock.settimeout(old)
+            except OSError:
+                pass
+
+    def read_available(self, wait=0.2):
+        """Return whatever arrives within `wait` seconds (may be b'')."""
+        old = self.sock.gettimeout()
+        self.sock.settimeout(wait)
+        try:
+            while True:
+                d = self.sock.recv(65536)
+                if not d:
+                    self.closed = True
+                    break
+                self.buf += d
+        except socket.timeout:
+            pass
+        except ConnectionResetError:
+            self.closed = True
+        finally:
+            self.sock.settimeout(old)
+        out, self.buf = self.buf, b""
+        return out
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+@pytest.fixture
+def raw_factory(server):
+    conns = []
+
+    def make(port=None, host=None, source=None, timeout=5.0):
+        c = RawConnection(host or server.host, port or server.port,
+                          timeout=timeout, source=source)
+        conns.append(c)
+        return c
+
+    yield make
+    for c in conns:
+        c.close()
+
+
+@pytest.fixture
+def raw(server, raw_factory):
+    # make sure the keyspace is clean for raw-socket tests as well
+    c = redis.Redis(host=server.host, port=server.port, protocol=2)
+    c.flushall()
+    c.config_resetstat()
+    c.close()
+    return raw_factory()
+
+
+@pytest.fixture
+def server_factory():
+    started = []
+
+    def make(*extra_args, config_text=None, bind="127.0.0.1"):
+        inst = ServerInstance(extra_args, config_text=config_text, bind=bind)
+        started.append(inst)
+        return inst.start()
+
+    yield make
+    for inst in started:
+        inst.stop()
+
+
+def skip_unless_command(client, *cmd):
+    """Run cmd; pytest.skip if the server does not know the command."""
+    try:
+        return client.execute_command(*cmd)
+    except redis.ResponseError as e:
+        if str(e).startswith("unknown command"):
+            pytest.skip("server lacks command %s" % cmd[0])
+        raise
+
+
+@pytest.fixture
+def make_list_key():
+    """Create a list key (for WRONGTYPE checks); skips if RPUSH is unknown."""
+    def make(client, key, *values):
+        skip_unless_command(client, "RPUSH", key, *(values or ("x",)))
+        return key
+    return make
