@@ -14,6 +14,7 @@ let package = Package(
     products: [
         .executable(name: "strata-server", targets: ["strata-server"]),
         .library(name: "StrataServer", targets: ["Server"]),
+        .library(name: "StrataCore", targets: ["RESP", "Config", "Store", "Commands"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
