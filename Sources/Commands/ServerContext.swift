@@ -42,6 +42,9 @@ public final class ServerContext {
     public var executablePath = ""
     /// Checks whether a command must wait before it runs (nil: every command runs at once).
     public var admissionGate: AdmissionGate?
+    /// The event loop that executes commands (set by the network layer); waits that park a
+    /// command complete on it.
+    public var eventLoop: EventLoop?
     /// The port actually listened on.
     public var listeningPort = 0
 

@@ -33,6 +33,7 @@ public final class StrataServer {
         self.context = ServerContext(config: config)
         self.logger = logger
         self.stopped = group.next().makePromise()
+        self.context.eventLoop = group.next()
     }
 
     /// Binds every configured address and starts the cron. Throws when no address could be
