@@ -22,7 +22,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     private let logger: Logger
     private var client: Client!
     /// Received bytes not yet consumed by a complete request.
-    private var input = ByteBuffer()
+    private var input = ConnectionHandler.emptyBuffer
+    private static let emptyBuffer = ByteBuffer()
     private var parser: RequestParser
     private var ranges: [Range<Int>] = []
     private var parked = false
@@ -166,7 +167,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// progress (argument ranges of a partial request are absolute indices).
     private func compactInput() {
         if input.readableBytes == 0 && !parser.isInsideRequest {
-            input.clear()
+            // Let go of the receive buffer so that NIO can reuse it for the next read.
+            input = ConnectionHandler.emptyBuffer
         } else if !parser.isInsideRequest && !parked && input.readerIndex > 64 * 1024 {
             input.discardReadBytes()
         }
