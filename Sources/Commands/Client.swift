@@ -30,6 +30,8 @@ public final class Client {
     public let watch = WatchState()
 
     public var isMonitor = false
+    /// CLIENT NO-EVICT: exempt from client eviction (flag `e` in CLIENT LIST).
+    public var noEvict = false
     /// Close the connection once the pending replies are written (QUIT, protocol errors).
     public var closeAfterReply = false
 

@@ -38,11 +38,9 @@ extension ServerContext {
             rejectUnknown(client, arguments)
             return .completed
         }
-        if spec.isContainer {
-            guard arguments.count >= 2 else {
-                reject(client, spec, ErrorReplies.wrongArity(spec.name))
-                return .completed
-            }
+        // A container called alone runs itself if its arity allows it (COMMAND), else
+        // fails the arity check below (CONFIG), as Redis's lookupCommand does.
+        if spec.isContainer && arguments.count >= 2 {
             guard let sub = spec.subcommands[arguments.lowercased(1)] else {
                 reject(client, spec, ErrorReplies.unknownSubcommand(arguments.string(1), spec.name))
                 return .completed
@@ -86,25 +84,31 @@ extension ServerContext {
     public func run(_ client: Client, _ spec: CommandSpec, _ arguments: CommandArguments) {
         store.refreshClock()
         client.currentCommandFailed = false
+        // Set before the handler, as Redis does, so CLIENT LIST shows the running command.
+        client.lastCommandName = spec.fullName
         let start = Clock.monotonicNanos()
         spec.handler(client, arguments)
-        let micros = Int((Clock.monotonicNanos() &- start) / 1000)
+        let nanos = Clock.monotonicNanos() &- start
+        let micros = Int(nanos / 1000)
         spec.calls += 1
         spec.microseconds += micros
+        if spec.latencyHistogram == nil { spec.latencyHistogram = LatencyHistogram() }
+        spec.latencyHistogram!.record(nanoseconds: nanos)
         if client.currentCommandFailed { spec.failedCalls += 1 }
         stats.commandsProcessed += 1
-        client.lastCommandName = spec.fullName
         client.lastInteraction = store.nowMillis
         if config.slowlogLogSlowerThan >= 0 && micros >= config.slowlogLogSlowerThan
             && !spec.flags.contains(.skipSlowlog) {
-            slowlog.record((micros, Array(arguments.arrays.prefix(32)), client.address, client.name),
+            slowlog.record(arguments, redacted: ArgumentRedaction.positions(spec, arguments), microseconds: micros,
+                           address: client.address, name: client.name,
                            timestamp: Int(store.nowMillis / 1000), maxLength: config.slowlogMaxLen)
         }
         if config.latencyMonitorThreshold > 0 && micros / 1000 >= config.latencyMonitorThreshold {
-            latency.record("command", milliseconds: micros / 1000, timestamp: Int(store.nowMillis / 1000))
+            latency.record(spec.flags.contains(.fast) ? "fast-command" : "command",
+                           milliseconds: micros / 1000, timestamp: Int(store.nowMillis / 1000))
         }
         if !monitors.isEmpty && !spec.flags.contains(.skipMonitor) && !spec.flags.contains(.admin) {
-            feedMonitors(client, arguments)
+            feedMonitors(client, spec, arguments)
         }
     }
 
@@ -120,7 +124,20 @@ extension ServerContext {
 
     private func reject(_ client: Client, _ spec: CommandSpec?, _ text: String) {
         spec?.rejectedCalls += 1
-        if client.transaction != nil { client.transactionFailed = true }
+        if client.transaction != nil {
+            // A refused EXEC ends the transaction with the reason (Redis's execCommandAbort).
+            if spec?.name == "exec" && spec?.parentName == nil {
+                client.transaction = nil
+                client.transactionFailed = false
+                client.unwatchAll()
+                let reason = text.hasPrefix("ERR ") ? String(text.dropFirst(4)) : text
+                let abort = "EXECABORT Transaction discarded because of: \(reason)"
+                countError(abort)
+                client.reply.error(abort)
+                return
+            }
+            client.transactionFailed = true
+        }
         countError(text)
         client.reply.error(text)
     }
@@ -137,12 +154,18 @@ extension ServerContext {
         reject(client, nil, "ERR unknown command '\(name)', with args beginning with: \(args)")
     }
 
-    /// MONITOR line: +<unix.micros> [<db> <addr>] "arg" "arg"...
-    func feedMonitors(_ client: Client, _ arguments: CommandArguments) {
+    /// MONITOR line: +<unix.micros> [<db> <addr>] "arg" "arg"..., sent after the command
+    /// ran (so the db is the one selected after it, as Redis shows it), passwords redacted.
+    func feedMonitors(_ client: Client, _ spec: CommandSpec, _ arguments: CommandArguments) {
         let micros = Clock.nowMicros()
         var line = "+\(micros / 1_000_000).\(String(micros % 1_000_000).leftPadded(6)) [\(client.db.index) \(client.address)]"
+        let redacted = ArgumentRedaction.positions(spec, arguments)
         for index in 0..<arguments.count {
-            line += " " + MonitorFormat.quote(arguments.bytes(index))
+            if redacted.contains(index) {
+                line += " \"(redacted)\""
+            } else {
+                line += " " + MonitorFormat.quote(arguments.bytes(index))
+            }
         }
         line += "\r\n"
         var buffer = ByteBuffer()

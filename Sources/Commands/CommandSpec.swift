@@ -76,6 +76,8 @@ public final class CommandSpec {
     public var microseconds = 0
     public var rejectedCalls = 0
     public var failedCalls = 0
+    /// Latency distribution for INFO latencystats; created on the first call.
+    public var latencyHistogram: LatencyHistogram?
 
     public init(_ name: String, arity: Int, flags: CommandFlags = [], keys: (Int, Int, Int) = (0, 0, 0),
                 group: String = "generic", summary: String = "",
@@ -120,6 +122,7 @@ public final class CommandSpec {
 
     public func resetStats() {
         calls = 0; microseconds = 0; rejectedCalls = 0; failedCalls = 0
+        latencyHistogram = nil
         for sub in subcommands.values { sub.resetStats() }
     }
 }

@@ -8,14 +8,15 @@ public enum ConnectionCommands {
     public static let redisVersion = "7.0.15"
 
     public static let specs: [CommandSpec] = [
-        CommandSpec("ping", arity: -1, flags: [.fast, .stale], group: "connection", handler: ping),
-        CommandSpec("echo", arity: 2, flags: [.fast], group: "connection", handler: echo),
-        CommandSpec("quit", arity: -1, flags: [.noAuth, .noQueue, .fast, .allowBusy], group: "connection", handler: quit),
-        CommandSpec("hello", arity: -1, flags: [.noAuth, .fast, .noscript, .stale], group: "connection", handler: hello),
-        CommandSpec("auth", arity: -2, flags: [.noAuth, .fast, .noscript, .stale, .skipMonitor, .skipSlowlog],
+        CommandSpec("ping", arity: -1, flags: [.fast], group: "connection", handler: ping),
+        CommandSpec("echo", arity: 2, flags: [.loading, .stale, .fast], group: "connection", handler: echo),
+        CommandSpec("quit", arity: -1, flags: [.noscript, .loading, .stale, .fast, .noAuth, .allowBusy, .noQueue], group: "connection", handler: quit),
+        CommandSpec("hello", arity: -1, flags: [.noscript, .loading, .stale, .fast, .noAuth, .allowBusy], group: "connection", handler: hello),
+        // Not skip_monitor/skip_slowlog (Redis 7.0 shows AUTH there, its arguments redacted).
+        CommandSpec("auth", arity: -2, flags: [.noAuth, .fast, .noscript, .loading, .stale, .allowBusy],
                     group: "connection", handler: auth),
         CommandSpec("select", arity: 2, flags: [.fast, .loading, .stale], group: "connection", handler: select),
-        CommandSpec("reset", arity: 1, flags: [.noAuth, .noQueue, .fast, .noscript, .stale], group: "connection",
+        CommandSpec("reset", arity: 1, flags: [.noscript, .loading, .stale, .fast, .noAuth, .allowBusy, .noQueue], group: "connection",
                     handler: reset),
     ]
 
@@ -92,7 +93,7 @@ public enum ConnectionCommands {
         }
         guard client.authenticated else {
             return client.error("""
-                NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> \
+                NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO \
                 AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol \
                 version at the same time
                 """)
@@ -116,6 +117,10 @@ public enum ConnectionCommands {
 
     static func select(_ client: Client, _ args: CommandArguments) {
         guard let index = args.integer(1) else { return client.error(ErrorReplies.notInteger) }
+        // Redis reads the index as a C int first (its message says "must between").
+        guard index >= Int(Int32.min) && index <= Int(Int32.max) else {
+            return client.error("ERR value is out of range, value must between -2147483648 and 2147483647")
+        }
         guard index >= 0 && index < client.server.store.databases.count else {
             return client.error(ErrorReplies.dbIndexOutOfRange)
         }

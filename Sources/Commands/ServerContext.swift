@@ -31,6 +31,8 @@ public final class ServerContext {
     public var stats = ServerStats()
     public let slowlog = SlowLog()
     public let latency = LatencyMonitor()
+    /// Sampled rates and the memory peak for INFO.
+    public let metrics = ServerMetrics()
     /// Process start (Unix ms).
     public let startedAt = Clock.nowMillis()
     /// A random 40-hex-digit id for this run (INFO run_id).
@@ -38,6 +40,10 @@ public final class ServerContext {
     private var nextClientID = 1
     /// Set by the network layer: stops the server.
     public var requestShutdown: (ShutdownRequest) -> Bool = { _ in false }
+    /// Set by the network layer: applies CONFIG SET changes that need more than a new
+    /// value (rescheduling the cron for hz, listeners for port/bind). Gets the changed
+    /// directive names; returns the directive and reason when they cannot be applied.
+    public var applyConfigChanges: (Set<String>) -> (name: String, reason: String)? = { _ in nil }
     /// The executable's path (INFO executable).
     public var executablePath = ""
     /// Checks whether a command must wait before it runs (nil: every command runs at once).
@@ -83,5 +89,6 @@ public final class ServerContext {
         store.stats = KeyspaceStats()
         commands.resetStats()
         slowlog.reset()
+        metrics.reset()
     }
 }

@@ -37,21 +37,26 @@ public enum TransactionCommands {
 
     static func exec(_ client: Client, _ args: CommandArguments) {
         guard let queued = client.transaction else { return client.error("ERR EXEC without MULTI") }
-        client.transaction = nil
         defer { client.unwatchAll() }
         if client.transactionFailed {
+            client.transaction = nil
             client.transactionFailed = false
             return client.error(ErrorReplies.execAbort)
         }
         if client.watch.dirty || watchedKeyExpired(client) {
+            client.transaction = nil
             client.reply.nullArray()
             return
         }
         client.reply.arrayHeader(queued.count)
         let server = client.server
+        // The client stays "in MULTI" while the queue runs, as in Redis (CLIENT LIST shows
+        // flags=x and multi=N from inside the transaction). Queued commands run through
+        // run(), not dispatch(), so nothing is queued again.
         for (spec, arguments) in queued {
             server.run(client, spec, arguments)
         }
+        client.transaction = nil
         client.currentCommandFailed = false
     }
 

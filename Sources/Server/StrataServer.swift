@@ -75,6 +75,20 @@ public final class StrataServer {
             self?.shutdown(reason: "SHUTDOWN command (\(request))")
             return true
         }
+        let boundPort = config.port, boundAddresses = config.bind
+        context.applyConfigChanges = { [weak self] names in
+            guard let self else { return nil }
+            if names.contains("hz") { self.restartCron() }
+            // Listeners are bound once, at start (rebinding would have to wait on a bind
+            // from the execution loop itself): refuse rather than pretend.
+            if self.context.config.port != boundPort {
+                return ("port", "changing the port at run time is not supported, restart the server")
+            }
+            if self.context.config.bind != boundAddresses {
+                return ("bind", "changing bind addresses at run time is not supported, restart the server")
+            }
+            return nil
+        }
         startCron()
         installSignalHandlers()
         logger.notice("Ready to accept connections tcp on port \(context.listeningPort)")
@@ -84,6 +98,13 @@ public final class StrataServer {
     public func waitUntilStopped() throws {
         try stopped.futureResult.wait()
         try? group.syncShutdownGracefully()
+    }
+
+    /// CONFIG SET hz: the cron's period follows the new value.
+    private func restartCron() {
+        guard cron != nil else { return }
+        cron?.cancel()
+        startCron()
     }
 
     private func startCron() {
@@ -146,6 +167,7 @@ enum Cron {
     static func run(_ context: ServerContext, periodMicros: Int) {
         context.store.activeExpireCycle(budgetMicros: periodMicros / activeExpireShare)
         context.store.resizeStep(budgetMicros: resizeBudgetMicros)
+        context.metrics.sample(context.stats, nowMillis: Clock.nowMillis())
         closeIdleClients(context)
     }
 
