@@ -69,15 +69,14 @@ extension KeyCommands {
         // the candidates (a key copy shares the stored buffer).
         var candidates: [(key: [UInt8], expired: Bool, type: String)] = []
         var visited = 0  // keys seen before filtering: COUNT measures work, as in Redis 7.0
+        let pattern = patternIndex.map { args.bytes($0) }
         var cursor = start
         var budget = count.multipliedReportingOverflow(by: 10).overflow ? Int.max : count * 10
         repeat {
             cursor = db.keys.scan(cursor: cursor) { slot in
                 visited += 1
-                if let patternIndex {
-                    let matched = slot.pointee.key.withUnsafeBytes {
-                        GlobMatch.matches(pattern: args.bytes(patternIndex), subject: $0)
-                    }
+                if let pattern {
+                    let matched = slot.pointee.key.withUnsafeBytes { GlobMatch.matches(pattern: pattern, subject: $0) }
                     if !matched { return }
                 }
                 let expireAt = slot.pointee.expireAt
