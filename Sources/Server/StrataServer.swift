@@ -36,9 +36,20 @@ public final class StrataServer {
         self.context.eventLoop = group.next()
     }
 
-    /// Binds every configured address and starts the cron. Throws when no address could be
-    /// bound.
+    /// Binds every configured address and starts the cron. Throws when an address could
+    /// not be bound; the server is then stopped.
     public func start() throws {
+        do {
+            try bindAndStart()
+        } catch {
+            for channel in channels { try? channel.close().wait() }
+            channels.removeAll()
+            stopped.succeed(())
+            throw error
+        }
+    }
+
+    private func bindAndStart() throws {
         let config = context.config
         let server = context
         let logger = self.logger
@@ -66,7 +77,8 @@ public final class StrataServer {
                 if optional {
                     logger.warning("Could not bind \(host):\(config.port) (optional address): \(error)")
                 } else {
-                    throw StartupError("Could not create server TCP listening socket \(host):\(config.port): \(error)")
+                    throw StartupError("Could not create server TCP listening socket \(host):\(config.port): "
+                                       + "\(error). Failed listening on port \(config.port) (TCP), aborting.")
                 }
             }
         }
