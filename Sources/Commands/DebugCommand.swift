@@ -142,14 +142,14 @@ public enum DebugCommand {
                             + "lru:\(meta & AccessTracking.lruMask) lru_seconds_idle:\(idle)")
     }
 
-    /// The encoding OBJECT ENCODING reports for a string: int for canonical integers,
-    /// embstr up to 44 bytes, raw above that or after an in-place change.
+    /// The encoding OBJECT ENCODING reports for a string: raw after an in-place change
+    /// (APPEND, SETRANGE...), int for canonical integers, embstr up to 44 bytes, else raw.
     static func stringEncoding(_ bytes: [UInt8], meta: UInt32) -> String {
+        if meta & KeyFlags.rawString != 0 { return "raw" }
         if bytes.count <= 20, let value = bytes.withUnsafeBytes({ StrictInteger.parse($0) }),
            String(value).utf8.elementsEqual(bytes) {
             return "int"
         }
-        if meta & KeyFlags.rawString != 0 { return "raw" }
         return bytes.count <= 44 ? "embstr" : "raw"
     }
 
