@@ -5,7 +5,7 @@ import RESP
  report beyond name, arity, flags and key positions (summary, since, complexity, history,
  argument grammar, key specs, tips, explicit ACL categories). The data is Redis 7.0's
  description of its public interface, generated into CommandDocsData.swift by
- Tools/gen_command_docs.py; it is read once, on first use, with a small JSON reader that
+ scripts/gen_command_docs.py; it is read once, on first use, with a small JSON reader that
  keeps object key order (the replies must list fields in Redis's order).
 */
 public enum CommandDocs {
