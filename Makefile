@@ -7,7 +7,7 @@ SWIFT ?= swift
 PYTHON ?= python3
 BUILD_FLAGS = -c release
 BIN = .build/release/strata-server
-APT_PACKAGES = librocksdb-dev libzstd-dev redis-server redis-tools
+APT_PACKAGES = librocksdb-dev libzstd-dev libjemalloc-dev redis-server redis-tools
 PIP_PACKAGES = redis pytest
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

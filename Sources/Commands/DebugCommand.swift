@@ -26,6 +26,13 @@ public enum DebugCommand {
             object(client, args)
         } else if args.matches(1, "error") && count == 3 {
             client.error(args.string(2))
+        } else if args.matches(1, "park-keys") && count == 4 {
+            // Strata only: see ParkingProbe.
+            guard let milliseconds = args.integer(3), milliseconds >= 0 else {
+                return client.error(ErrorReplies.notInteger)
+            }
+            ParkingProbe.install(on: client.server, prefix: args.array(2), milliseconds: Int64(milliseconds))
+            client.reply.ok()
         } else {
             ServerCommands.subcommandError(client, args, "DEBUG")
         }
@@ -38,6 +45,9 @@ public enum DebugCommand {
             "    unit tests to simulate Redis errors.",
             "OBJECT <key>",
             "    Show low level info about the <key> and associated value.",
+            "PARK-KEYS <prefix> <milliseconds>",
+            "    (Strata) Make commands touching keys that start with <prefix> wait",
+            "    <milliseconds> before running, as a cold read would. Empty prefix: off.",
             "PROTOCOL <type>",
             "    Reply with a test value of the specified type. <type> can be: string,",
             "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",

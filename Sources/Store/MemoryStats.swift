@@ -6,9 +6,9 @@ import CShims
 
 /// Process memory as INFO reports it.
 public enum MemoryStats {
-    /// Bytes the allocator has handed out and not got back (glibc mallinfo2: in-use chunks
-    /// plus mmapped blocks). This is what Redis calls used_memory: real allocations, not an
-    /// estimate.
+    /// Bytes the allocator has handed out and not got back (jemalloc's stats.allocated).
+    /// This is what Redis calls used_memory: real allocations, not an estimate. Costs a
+    /// statistics refresh (microseconds), so callers sample it, not call it per command.
     public static func allocatedBytes() -> Int {
         Int(strata_malloc_used_bytes())
     }

@@ -2,7 +2,11 @@
 #define STRATA_SHIMS_H
 #include <stddef.h>
 
-/// Bytes in use by malloc (glibc mallinfo2: in-use chunks plus mmapped blocks).
+/// Bytes allocated by the application (jemalloc stats.allocated, refreshed on each call).
 size_t strata_malloc_used_bytes(void);
+
+/// Bytes in physically resident pages the allocator maps (jemalloc stats.resident, as of
+/// the last strata_malloc_used_bytes call).
+size_t strata_malloc_resident_bytes(void);
 
 #endif
