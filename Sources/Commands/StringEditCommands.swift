@@ -1,0 +1,306 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import RESP
+import Store
+
+/// APPEND, STRLEN, GETRANGE/SUBSTR, SETRANGE and the INCR family: the string commands
+/// that read or change part of a value, or treat it as a number.
+enum StringEditCommands {
+    // MARK: - APPEND, STRLEN
+
+    /// APPEND key value: the new length.
+    static func append(_ client: Client, _ args: CommandArguments) {
+        let db = client.db
+        let key = args.bytes(1)
+        let suffix = args.bytes(2)
+        guard let slot = db.lookupWrite(key) else {
+            // A new key gets the argument as SET would store it (not marked raw).
+            db.add(key, .string(args.array(2)))
+            db.modified(key)
+            return client.reply.integer(suffix.count)
+        }
+        guard let length = StringMutation.length(slot) else { return client.error(ErrorReplies.wrongType) }
+        guard fitsBulkLimit(client, length, suffix.count) else { return }
+        let newLength = StringMutation.mutate(slot) { bytes in
+            StringMutation.reserve(&bytes, for: length + suffix.count)
+            suffix.withMemoryRebound(to: UInt8.self) { bytes.append(contentsOf: $0) }
+        }
+        db.modified(key)
+        client.reply.integer(newLength)
+    }
+
+    /// STRLEN key: 0 for a missing key.
+    static func strlen(_ client: Client, _ args: CommandArguments) {
+        guard let slot = client.db.lookupRead(args.bytes(1)) else { return client.reply.integer(0) }
+        guard case .string(let bytes) = slot.pointee.value else { return client.error(ErrorReplies.wrongType) }
+        client.reply.integer(bytes.count)
+    }
+
+    /// Redis's checkStringLength: a string may not grow beyond proto-max-bulk-len.
+    static func fitsBulkLimit(_ client: Client, _ size: Int, _ append: Int) -> Bool {
+        let (total, overflow) = size.addingReportingOverflow(append)
+        if overflow || total > client.server.config.protoMaxBulkLength {
+            client.error("ERR string exceeds maximum allowed size (proto-max-bulk-len)")
+            return false
+        }
+        return true
+    }
+
+    // MARK: - GETRANGE, SETRANGE
+
+    /// GETRANGE and its old name SUBSTR.
+    static func getrange(_ client: Client, _ args: CommandArguments) {
+        guard let start = args.integer(2), let end = args.integer(3) else {
+            return client.error(ErrorReplies.notInteger)
+        }
+        guard let slot = client.db.lookupRead(args.bytes(1)) else { return client.reply.bulk([UInt8]()) }
+        guard case .string(let bytes) = slot.pointee.value else { return client.error(ErrorReplies.wrongType) }
+        guard let range = StringRange.resolve(start: start, end: end, length: bytes.count) else {
+            return client.reply.bulk([UInt8]())
+        }
+        client.reply.bulk(bytes[range])
+    }
+
+    /// SETRANGE key offset value: zero-pads up to offset; the new length.
+    static func setrange(_ client: Client, _ args: CommandArguments) {
+        guard let offset = args.integer(2) else { return client.error(ErrorReplies.notInteger) }
+        guard offset >= 0 else { return client.error("ERR offset is out of range") }
+        let db = client.db
+        let key = args.bytes(1)
+        let patch = args.bytes(3)
+        guard let slot = db.lookupWrite(key) else {
+            if patch.isEmpty { return client.reply.integer(0) }
+            guard fitsBulkLimit(client, offset, patch.count) else { return }
+            // Exactly sized, like Redis's new string; growth slack only comes with edits.
+            var bytes = StringMutation.zeros(offset + patch.count)
+            StringMutation.write(patch, at: offset, into: &bytes)
+            let created = db.add(key, .string(bytes))
+            created.pointee.meta |= KeyFlags.rawString
+            db.modified(key)
+            return client.reply.integer(bytes.count)
+        }
+        guard let length = StringMutation.length(slot) else { return client.error(ErrorReplies.wrongType) }
+        if patch.isEmpty { return client.reply.integer(length) }
+        guard fitsBulkLimit(client, offset, patch.count) else { return }
+        let newLength = StringMutation.mutate(slot) { bytes in
+            StringMutation.write(patch, at: offset, into: &bytes)
+        }
+        db.modified(key)
+        client.reply.integer(newLength)
+    }
+
+    // MARK: - INCR family
+
+    /// INCR key.
+    static func incr(_ client: Client, _ args: CommandArguments) { incrDecr(client, args, by: 1) }
+
+    /// DECR key.
+    static func decr(_ client: Client, _ args: CommandArguments) { incrDecr(client, args, by: -1) }
+
+    /// INCRBY key increment.
+    static func incrby(_ client: Client, _ args: CommandArguments) {
+        guard let increment = args.integer(2) else { return client.error(ErrorReplies.notInteger) }
+        incrDecr(client, args, by: increment)
+    }
+
+    /// DECRBY key decrement.
+    static func decrby(_ client: Client, _ args: CommandArguments) {
+        guard let decrement = args.integer(2) else { return client.error(ErrorReplies.notInteger) }
+        // Negating the smallest integer has no result: Redis refuses it with its own text.
+        guard decrement != Int.min else { return client.error("ERR decrement would overflow") }
+        incrDecr(client, args, by: -decrement)
+    }
+
+    /// Adds `increment` to the integer at the key (0 when missing). The result is stored
+    /// as its decimal text, which Redis keeps "int"-encoded: the raw mark is cleared.
+    static func incrDecr(_ client: Client, _ args: CommandArguments, by increment: Int) {
+        let db = client.db
+        let key = args.bytes(1)
+        let slot = db.lookupWrite(key)
+        var current = 0
+        if let slot {
+            guard case .string(let bytes) = slot.pointee.value else { return client.error(ErrorReplies.wrongType) }
+            guard let value = StrictInteger.parse(bytes) else { return client.error(ErrorReplies.notInteger) }
+            current = value
+        }
+        let (result, overflow) = current.addingReportingOverflow(increment)
+        guard !overflow else { return client.error(ErrorReplies.overflow) }
+        let digits = DecimalText.bytes(result)
+        if let slot {
+            slot.pointee.value = .string(digits)
+            slot.pointee.meta &= ~KeyFlags.rawString
+        } else {
+            db.add(key, .string(digits))
+        }
+        db.modified(key)
+        client.reply.integer(result)
+    }
+
+    /// INCRBYFLOAT key increment: long double arithmetic, replied and stored in Redis's human-friendly format.
+    static func incrbyfloat(_ client: Client, _ args: CommandArguments) {
+        let db = client.db
+        let key = args.bytes(1)
+        let slot = db.lookupWrite(key)
+        var current: LongDouble = 0
+        if let slot {
+            guard case .string(let bytes) = slot.pointee.value else { return client.error(ErrorReplies.wrongType) }
+            guard let value = bytes.withUnsafeBytes({ LongDoubleText.parse($0) }) else {
+                return client.error(ErrorReplies.notFloat)
+            }
+            current = value
+        }
+        guard let increment = LongDoubleText.parse(args.bytes(2)) else { return client.error(ErrorReplies.notFloat) }
+        let result = current + increment
+        guard result.isFinite else { return client.error("ERR increment would produce NaN or Infinity") }
+        let text = Array(DoubleFormat.humanFriendly(result).utf8)
+        if let slot {
+            slot.pointee.value = .string(text)
+            slot.pointee.meta &= ~KeyFlags.rawString
+        } else {
+            db.add(key, .string(text))
+        }
+        db.modified(key)
+        client.reply.bulk(text)
+    }
+}
+
+/// Redis's start/end rules for GETRANGE and BITCOUNT (Redis 7.0): negative indexes count
+/// from the end; when both are negative and start > end the range is empty; otherwise
+/// both are clamped to [0, length - 1], so a negative end beyond the start becomes 0.
+enum StringRange {
+    /// The byte range `start...end` selects in a string of `length` bytes, nil if empty.
+    static func resolve(start: Int, end: Int, length: Int) -> ClosedRange<Int>? {
+        if start < 0 && end < 0 && start > end { return nil }
+        return clamp(start: start, end: end, length: length)
+    }
+
+    /// The same without the both-negative check (BITPOS has none).
+    static func clamp(start: Int, end: Int, length: Int) -> ClosedRange<Int>? {
+        // Wrapping as in C: length is small, so length + start cannot overflow anyway.
+        var first = start < 0 ? length &+ start : start
+        var last = end < 0 ? length &+ end : end
+        if first < 0 { first = 0 }
+        if last < 0 { last = 0 }
+        if last >= length { last = length - 1 }
+        guard first <= last else { return nil }
+        return first...last
+    }
+}
+
+/// In-place edits of a stored string without a copy-on-write copy.
+enum StringMutation {
+    /// The length of the string at `slot`, or nil when the value is not a string. (A
+    /// function, so that no reference to the array outlives the check: a live reference
+    /// would make the next in-place edit copy the whole string.)
+    static func length(_ slot: SlotPointer) -> Int? {
+        guard case .string(let bytes) = slot.pointee.value else { return nil }
+        return bytes.count
+    }
+
+    /// Runs `body` on the bytes of the string at `slot` (the caller checked it is a
+    /// string) with the slot's reference released first, so the array is uniquely owned;
+    /// marks the key raw-encoded, as Redis does for strings edited in place. Returns the
+    /// new length.
+    @discardableResult
+    static func mutate(_ slot: SlotPointer, _ body: (inout [UInt8]) -> Void) -> Int {
+        guard case .string(var bytes) = slot.pointee.value else { return 0 }
+        slot.pointee.value = .string([])
+        body(&bytes)
+        let count = bytes.count
+        slot.pointee.value = .string(bytes)
+        slot.pointee.meta |= KeyFlags.rawString
+        return count
+    }
+
+    /// Copies `patch` at `offset`, growing `bytes` with zero bytes first if needed.
+    static func write(_ patch: UnsafeRawBufferPointer, at offset: Int, into bytes: inout [UInt8]) {
+        let needed = offset + patch.count
+        growZeroed(&bytes, to: needed)
+        bytes.withUnsafeMutableBytes { all in
+            UnsafeMutableRawBufferPointer(rebasing: all[offset..<needed]).copyMemory(from: patch)
+        }
+    }
+}
+
+extension StringMutation {
+    /// Makes room for `count` bytes the way Redis's sds does (greedy: double below 1 MB,
+    /// then 1 MB more), instead of Array's doubling, which would waste up to half of a
+    /// large string's memory.
+    static func reserve(_ bytes: inout [UInt8], for count: Int) {
+        guard bytes.capacity < count else { return }
+        let oneMB = 1 << 20
+        bytes.reserveCapacity(count < oneMB ? count * 2 : count + oneMB)
+    }
+
+    /// Extends `bytes` with zero bytes up to `count` (no-op when already as long).
+    static func growZeroed(_ bytes: inout [UInt8], to count: Int) {
+        let missing = count - bytes.count
+        guard missing > 0 else { return }
+        reserve(&bytes, for: count)
+        if missing <= 64 {
+            bytes.append(contentsOf: repeatElement(0, count: missing))
+        } else {
+            bytes.append(contentsOf: zeros(missing))
+        }
+    }
+
+    /// `count` zero bytes, filled by memset (fast even in debug builds, where an
+    /// element-by-element fill of a 512 MB bitmap takes minutes).
+    static func zeros(_ count: Int) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            if count > 0 { memset(buffer.baseAddress!, 0, count) }
+            initialized = count
+        }
+    }
+}
+
+/// Decimal text of integers, as stored by the INCR family.
+enum DecimalText {
+    /// The decimal digits of `value` (with '-' when negative).
+    static func bytes(_ value: Int) -> [UInt8] {
+        var digits = [UInt8](repeating: 0, count: 20)
+        var magnitude = value.magnitude
+        var position = 20
+        repeat {
+            position -= 1
+            digits[position] = UInt8(truncatingIfNeeded: magnitude % 10) &+ 48
+            magnitude /= 10
+        } while magnitude > 0
+        var result = [UInt8]()
+        result.reserveCapacity(21 - position)
+        if value < 0 { result.append(UInt8(ascii: "-")) }
+        result.append(contentsOf: digits[position...])
+        return result
+    }
+}
+
+/// Redis's string2ld: strtold over the whole input, no leading space, not NaN, and no
+/// overflow or underflow (ERANGE with an infinite or zero result is refused, so "1e5000"
+/// is not a valid float even though strtold returns inf for it).
+enum LongDoubleText {
+    /// The value of `bytes`, or nil when string2ld would refuse it.
+    static func parse(_ bytes: UnsafeRawBufferPointer) -> LongDouble? {
+        guard bytes.count > 0, bytes.count < 5120 else { return nil }
+        let first = bytes[0]
+        if first == 0x20 || (first >= 0x09 && first <= 0x0D) { return nil }
+        var cString = [CChar](repeating: 0, count: bytes.count + 1)
+        for i in 0..<bytes.count { cString[i] = CChar(bitPattern: bytes[i]) }
+        return cString.withUnsafeBufferPointer { p -> LongDouble? in
+            var end: UnsafeMutablePointer<CChar>? = nil
+            errno = 0
+            #if arch(x86_64) || arch(i386)
+            let value = strtold(p.baseAddress!, &end)
+            #else
+            let value = strtod(p.baseAddress!, &end)
+            #endif
+            let failure = errno
+            guard let end, end - UnsafeMutablePointer(mutating: p.baseAddress!) == bytes.count else { return nil }
+            if value.isNaN || failure == EINVAL { return nil }
+            if failure == ERANGE && (value.isInfinite || value == 0) { return nil }
+            return value
+        }
+    }
+}
