@@ -10,7 +10,7 @@ import Store
 /// SETBIT, GETBIT, BITCOUNT, BITPOS, BITOP, BITFIELD, BITFIELD_RO.
 public enum BitmapCommands {
     /// The specs of the bitmap family, with Redis 7.0.15's arity, flags and key positions.
-    public static let specs: [CommandSpec] = [
+    public static var specs: [CommandSpec] { [
         CommandSpec("setbit", arity: 4, flags: [.write, .denyOOM], keys: (1, 1, 1), group: "bitmap",
                     summary: "Sets or clears the bit at offset in the string value stored at key", handler: setbit),
         CommandSpec("getbit", arity: 3, flags: [.readonly, .fast], keys: (1, 1, 1), group: "bitmap",
@@ -27,7 +27,7 @@ public enum BitmapCommands {
         CommandSpec("bitfield_ro", arity: -2, flags: [.readonly, .fast], keys: (1, 1, 1), group: "bitmap",
                     summary: "Perform arbitrary bitfield integer operations on strings. Read-only variant of BITFIELD",
                     handler: BitfieldCommand.bitfieldReadOnly),
-    ]
+    ] }
 
     /// Error for a bad bit offset (also used by BITFIELD).
     static let offsetError = "ERR bit offset is not an integer or out of range"

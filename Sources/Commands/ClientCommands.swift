@@ -10,7 +10,7 @@ public enum ClientCommands {
     static let flags: CommandFlags = [.noscript, .loading, .stale]
     static let adminFlags: CommandFlags = [.admin, .noscript, .loading, .stale]
 
-    public static let specs: [CommandSpec] = [
+    public static var specs: [CommandSpec] { [
         CommandSpec("client", arity: -2, group: "connection", summary: "A container for client connection commands",
                     subcommands: [
                         CommandSpec("id", arity: 2, flags: flags, group: "connection",
@@ -30,7 +30,7 @@ public enum ClientCommands {
                         CommandSpec("help", arity: 2, flags: [.loading, .stale], group: "connection",
                                     summary: "Show helpful text about the different subcommands", handler: help),
                     ]),
-    ]
+    ] }
 
     /// Redis refuses client names with spaces, newlines or other special characters
     /// (anything outside '!'...'~').

@@ -5,7 +5,7 @@ import RESP
 public enum CommandIntrospection {
     static let flags: CommandFlags = [.loading, .stale]
 
-    public static let specs: [CommandSpec] = [
+    public static var specs: [CommandSpec] { [
         CommandSpec("command", arity: -1, flags: flags, group: "server", summary: "Get array of Redis command details",
                     subcommands: [
                         CommandSpec("count", arity: 2, flags: flags, group: "server",
@@ -22,7 +22,7 @@ public enum CommandIntrospection {
                         CommandSpec("help", arity: 2, flags: flags, group: "server",
                                     summary: "Show helpful text about the different subcommands", handler: help),
                     ], handler: all),
-    ]
+    ] }
 
     // MARK: - Lookup
 

@@ -8,7 +8,8 @@ public final class CommandTable {
     /// The names clients must use, after `rename-command`, by real name.
     public private(set) var publicNames: [String: String] = [:]
 
-    /// Every command family's specs. A new family adds its list here.
+    /// Every command family's specs, as new instances on each call: a spec carries its
+    /// statistics, so each server (and each test) gets its own. A new family adds its list here.
     public static func allSpecs() -> [CommandSpec] {
         ConnectionCommands.specs + TransactionCommands.specs + StringCommands.specs + BitmapCommands.specs
             + KeyCommands.specs + ExpiryCommands.specs + ServerCommands.specs + ClientCommands.specs

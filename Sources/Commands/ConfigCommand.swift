@@ -6,7 +6,7 @@ import RESP
 public enum ConfigCommand {
     static let adminFlags: CommandFlags = [.admin, .noscript, .loading, .stale]
 
-    static let spec = CommandSpec(
+    static var spec: CommandSpec { CommandSpec(
         "config", arity: -2, group: "server", summary: "A container for server configuration commands",
         subcommands: [
             CommandSpec("get", arity: -3, flags: adminFlags, group: "server",
@@ -19,7 +19,7 @@ public enum ConfigCommand {
                         summary: "Rewrite the configuration file with the in memory configuration", handler: rewrite),
             CommandSpec("help", arity: 2, flags: [.loading, .stale], group: "server",
                         summary: "Show helpful text about the different subcommands", handler: help),
-        ])
+        ]) }
 
     /// Directives whose values are secrets: CONFIG SET shows them as "(redacted)" in
     /// MONITOR and SLOWLOG.

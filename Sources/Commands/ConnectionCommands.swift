@@ -7,7 +7,7 @@ public enum ConnectionCommands {
     /// by it, and Strata implements Redis 7.0's behaviour.
     public static let redisVersion = "7.0.15"
 
-    public static let specs: [CommandSpec] = [
+    public static var specs: [CommandSpec] { [
         CommandSpec("ping", arity: -1, flags: [.fast], group: "connection", handler: ping),
         CommandSpec("echo", arity: 2, flags: [.loading, .stale, .fast], group: "connection", handler: echo),
         CommandSpec("quit", arity: -1, flags: [.noscript, .loading, .stale, .fast, .noAuth, .allowBusy, .noQueue], group: "connection", handler: quit),
@@ -18,7 +18,7 @@ public enum ConnectionCommands {
         CommandSpec("select", arity: 2, flags: [.fast, .loading, .stale], group: "connection", handler: select),
         CommandSpec("reset", arity: 1, flags: [.noscript, .loading, .stale, .fast, .noAuth, .allowBusy, .noQueue], group: "connection",
                     handler: reset),
-    ]
+    ] }
 
     static func ping(_ client: Client, _ args: CommandArguments) {
         switch args.count {

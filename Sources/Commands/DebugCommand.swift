@@ -6,8 +6,8 @@ import Store
 /// DEBUG <subcommand>: the testing aids Strata supports (gated by enable-debug-command,
 /// which the dispatcher checks through the `.protected` flag).
 public enum DebugCommand {
-    static let spec = CommandSpec("debug", arity: -2, flags: [.admin, .noscript, .loading, .stale, .protected],
-                                  group: "server", summary: "A container for debugging commands", handler: debug)
+    static var spec: CommandSpec { CommandSpec("debug", arity: -2, flags: [.admin, .noscript, .loading, .stale, .protected],
+                                  group: "server", summary: "A container for debugging commands", handler: debug) }
 
     static func debug(_ client: Client, _ args: CommandArguments) {
         let count = args.count

@@ -12,7 +12,7 @@ import Store
 
 /// The EXPIRE and TTL families and PERSIST.
 public enum ExpiryCommands {
-    public static let specs: [CommandSpec] = [
+    public static var specs: [CommandSpec] { [
         CommandSpec("expire", arity: -3, flags: [.write, .fast], keys: (1, 1, 1),
                     summary: "Set a key's time to live in seconds",
                     handler: { expire($0, $1, relative: true, seconds: true, name: "expire") }),
@@ -39,7 +39,7 @@ public enum ExpiryCommands {
                     handler: { ttl($0, $1, milliseconds: true, absolute: true) }),
         CommandSpec("persist", arity: 2, flags: [.write, .fast], keys: (1, 1, 1),
                     summary: "Remove the expiration from a key", handler: persist),
-    ]
+    ] }
 
     /// The NX / XX / GT / LT conditions of the EXPIRE family.
     struct Conditions {

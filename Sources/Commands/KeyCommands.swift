@@ -22,7 +22,7 @@ import Store
 
 /// Generic key commands and the database-level commands (FLUSHDB, FLUSHALL, SWAPDB, DBSIZE).
 public enum KeyCommands {
-    public static let specs: [CommandSpec] = [
+    public static var specs: [CommandSpec] { [
         CommandSpec("del", arity: -2, flags: [.write], keys: (1, -1, 1), summary: "Delete a key", handler: del),
         CommandSpec("unlink", arity: -2, flags: [.write, .fast], keys: (1, -1, 1),
                     summary: "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.",
@@ -58,7 +58,7 @@ public enum KeyCommands {
                     summary: "Remove all keys from all databases", handler: flushall),
         CommandSpec("swapdb", arity: 3, flags: [.write, .fast], group: "server",
                     summary: "Swaps two Redis databases", handler: swapdb),
-    ]
+    ] }
 
     // MARK: - Shared helpers
 

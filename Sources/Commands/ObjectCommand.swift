@@ -15,7 +15,7 @@ extension KeyCommands {
     /// Longest string Redis stores "embstr" (OBJ_ENCODING_EMBSTR_SIZE_LIMIT).
     public static let embstrLimit = 44
 
-    static let objectSpec = CommandSpec(
+    static var objectSpec: CommandSpec { CommandSpec(
         "object", arity: -2, summary: "A container for object introspection commands",
         subcommands: [
             CommandSpec("encoding", arity: 3, flags: [.readonly], keys: (2, 2, 1),
@@ -29,7 +29,7 @@ extension KeyCommands {
                         summary: "Get the number of references to the value of the key", handler: objectRefcount),
             CommandSpec("help", arity: 2, flags: [.loading, .stale],
                         summary: "Show helpful text about the different subcommands", handler: objectHelp),
-        ])
+        ]) }
 
     /// The encoding Redis would report for a string value: "int" for the canonical
     /// decimal form of an int64 (at most 20 bytes), "embstr" up to 44 bytes, else "raw";

@@ -9,7 +9,7 @@ import Glibc
 /// Each family lives in its own file (InfoCommand, ConfigCommand, SlowlogLatencyCommands,
 /// DebugCommand); this file gathers their specs and holds the small ones.
 public enum ServerCommands {
-    public static let specs: [CommandSpec] = [
+    public static var specs: [CommandSpec] { [
         CommandSpec("info", arity: -1, flags: [.loading, .stale], group: "server",
                     summary: "Get information and statistics about the server", handler: InfoCommand.info),
         ConfigCommand.spec,
@@ -23,7 +23,7 @@ public enum ServerCommands {
         CommandSpec("monitor", arity: 1, flags: [.admin, .noscript, .loading, .stale], group: "server",
                     summary: "Listen for all requests received by the server in real time", handler: monitor),
         DebugCommand.spec,
-    ]
+    ] }
 
     /// TIME: seconds and microseconds of the wall clock, as two bulk strings.
     static func time(_ client: Client, _ args: CommandArguments) {

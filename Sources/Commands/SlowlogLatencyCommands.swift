@@ -7,7 +7,7 @@ public enum SlowlogLatencyCommands {
     static let adminFlags: CommandFlags = [.admin, .loading, .stale]
     static let latencyFlags: CommandFlags = [.admin, .noscript, .loading, .stale]
 
-    static let slowlogSpec = CommandSpec(
+    static var slowlogSpec: CommandSpec { CommandSpec(
         "slowlog", arity: -2, group: "server", summary: "A container for slow log commands",
         subcommands: [
             CommandSpec("get", arity: -2, flags: adminFlags, group: "server",
@@ -18,9 +18,9 @@ public enum SlowlogLatencyCommands {
                         summary: "Clear all entries from the slow log", handler: slowlogReset),
             CommandSpec("help", arity: 2, flags: [.loading, .stale], group: "server",
                         summary: "Show helpful text about the different subcommands", handler: slowlogHelp),
-        ])
+        ]) }
 
-    static let latencySpec = CommandSpec(
+    static var latencySpec: CommandSpec { CommandSpec(
         "latency", arity: -2, group: "server", summary: "A container for latency diagnostics commands",
         subcommands: [
             CommandSpec("latest", arity: 2, flags: latencyFlags, group: "server",
@@ -36,7 +36,7 @@ public enum SlowlogLatencyCommands {
                         handler: latencyHistogram),
             CommandSpec("help", arity: 2, flags: [.loading, .stale], group: "server",
                         summary: "Show helpful text about the different subcommands", handler: latencyHelp),
-        ])
+        ]) }
 
     // MARK: - SLOWLOG
 

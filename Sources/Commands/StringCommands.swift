@@ -16,7 +16,7 @@ import Store
 /// STRLEN, GETRANGE, SUBSTR, SETRANGE, INCR, DECR, INCRBY, DECRBY, INCRBYFLOAT, LCS.
 public enum StringCommands {
     /// The specs of the string family, with Redis 7.0.15's arity, flags and key positions.
-    public static let specs: [CommandSpec] = [
+    public static var specs: [CommandSpec] { [
         CommandSpec("set", arity: -3, flags: [.write, .denyOOM], keys: (1, 1, 1), group: "string",
                     summary: "Set the string value of a key", handler: set),
         CommandSpec("get", arity: 2, flags: [.readonly, .fast], keys: (1, 1, 1), group: "string",
@@ -66,7 +66,7 @@ public enum StringCommands {
                     handler: StringEditCommands.incrbyfloat),
         CommandSpec("lcs", arity: -3, flags: [.readonly], keys: (1, 2, 1), group: "string",
                     summary: "Find longest common substring", handler: LCSCommand.lcs),
-    ]
+    ] }
 
     // MARK: - GET
 

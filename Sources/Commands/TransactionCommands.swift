@@ -7,7 +7,7 @@ import Store
 /// its arguments detached from the receive buffer). EXEC runs the queue in one go: commands
 /// run one at a time on the execution thread, so nothing can interleave.
 public enum TransactionCommands {
-    public static let specs: [CommandSpec] = [
+    public static var specs: [CommandSpec] { [
         CommandSpec("multi", arity: 1, flags: [.noQueue, .noscript, .loading, .stale, .fast, .allowBusy],
                     group: "transactions", handler: multi),
         CommandSpec("exec", arity: 1, flags: [.noQueue, .noscript, .loading, .stale, .skipSlowlog],
@@ -18,7 +18,7 @@ public enum TransactionCommands {
                     keys: (1, -1, 1), group: "transactions", handler: watch),
         CommandSpec("unwatch", arity: 1, flags: [.noscript, .loading, .stale, .fast, .allowBusy],
                     group: "transactions", handler: unwatch),
-    ]
+    ] }
 
     static func multi(_ client: Client, _ args: CommandArguments) {
         guard client.transaction == nil else { return client.error("ERR MULTI calls can not be nested") }
