@@ -5,6 +5,12 @@
 // Strata links jemalloc (as Redis does): its size classes keep fragmentation, and so
 // RSS, close to what is allocated, and its statistics are cheap to read. glibc's
 // mallinfo2 walks every free chunk and took tens of milliseconds on a large heap.
+// jemalloc reads this at start-up. Transparent huge pages for the heap: lookups of random
+// keys touch memory all over it, and with 4 KB pages nearly every one missed the TLB as
+// well as the cache (the Linux default "madvise" mode only gives huge pages to memory
+// that asks for them).
+const char *malloc_conf = "thp:always,metadata_thp:auto";
+
 size_t strata_malloc_used_bytes(void) {
     uint64_t epoch = 1;
     size_t size = sizeof(epoch);

@@ -61,10 +61,21 @@ public final class Keyspace {
         var used = 0
         var tombstones = 0
 
+        /// Tables this large ask the kernel for transparent huge pages.
+        static let hugePageThreshold = 4 << 20
+
         init(capacity: Int) {
             self.capacity = capacity
             self.mask = capacity - 1
+            let bytes = capacity * MemoryLayout<KeySlot>.stride
             let raw = calloc(capacity, MemoryLayout<KeySlot>.stride)!
+            // Huge pages for big tables: random probes would otherwise miss the TLB too.
+            if bytes >= Table.hugePageThreshold {
+                let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+                let start = (Int(bitPattern: raw) + page - 1) & ~(page - 1)
+                let end = (Int(bitPattern: raw) + bytes) & ~(page - 1)
+                if end > start { madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, MADV_HUGEPAGE) }
+            }
             self.slots = raw.bindMemory(to: KeySlot.self, capacity: capacity)
         }
 
