@@ -6,7 +6,9 @@ import Store
 /// authentication, transaction, names, and the reply buffer.
 public final class Client {
     public let id: Int
-    public unowned let server: ServerContext
+    /// The server outlives its clients; unowned(unsafe) avoids an atomic retain/release
+    /// on every access from the command path.
+    public unowned(unsafe) let server: ServerContext
     /// Replies not yet flushed to the socket.
     public var reply: ReplyWriter
     public private(set) var db: Database

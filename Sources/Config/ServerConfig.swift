@@ -46,7 +46,11 @@ public final class ServerConfig {
 
     // MARK: Memory (accepted now, honoured by the tiering work)
     public var maxmemory = 0
-    public var maxmemoryPolicy = "noeviction"
+    public var maxmemoryPolicy = "noeviction" {
+        didSet { isLFUPolicy = maxmemoryPolicy.hasSuffix("lfu") }
+    }
+    /// True for allkeys-lfu and volatile-lfu (read on every key access, so kept as a flag).
+    public private(set) var isLFUPolicy = false
     public var maxmemorySamples = 5
     public var lfuLogFactor = 10
     public var lfuDecayTime = 1

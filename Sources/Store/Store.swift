@@ -23,7 +23,7 @@ public final class Store {
     /// Whether the active expiry cycle runs (DEBUG SET-ACTIVE-EXPIRE).
     public var activeExpireEnabled = true
     /// True when maxmemory-policy is an LFU policy: key metadata then holds LFU counters.
-    public var lfuPolicy: Bool { config.maxmemoryPolicy.hasSuffix("lfu") }
+    @inline(__always) public var lfuPolicy: Bool { config.isLFUPolicy }
 
     var expireCursors: [Int]
     var expireDatabase = 0
