@@ -25,6 +25,8 @@ public final class StrataServer {
     private var signalSources: [DispatchSourceSignal] = []
     private let stopped: EventLoopPromise<Void>
 
+    static let stallLogger = Logger(label: "strata.cron")
+
     /// The event loop that executes commands.
     public var loop: EventLoop { group.next() }
 
@@ -58,8 +60,13 @@ public final class StrataServer {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.socketOption(.so_keepalive), value: config.tcpKeepalive > 0 ? 1 : 0)
-            .childChannelOption(.maxMessagesPerRead, value: 16)
-            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16 * 1024, maximum: 1024 * 1024))
+            // Fairness: one busy connection (a mass import) handles at most
+            // `readsPerEvent` x `maxReadBytes` before the loop serves the others, as
+            // Redis reads one buffer per event. 16 reads of up to 1 MB let a
+            // `redis-cli --pipe` import hold everyone else up for over 100 ms.
+            .childChannelOption(.maxMessagesPerRead, value: Network.readsPerEvent)
+            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(
+                minimum: 1024, initial: 16 * 1024, maximum: Network.maxReadBytes))
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ConnectionHandler(server: server, logger: logger))
@@ -163,6 +170,14 @@ public final class StrataServer {
     }
 }
 
+/// Socket reading limits.
+enum Network {
+    /// Reads per readiness event and connection.
+    static let readsPerEvent: UInt = 2
+    /// Largest single read, in bytes.
+    static let maxReadBytes = 64 * 1024
+}
+
 /// A reason the server could not start.
 public struct StartupError: Error, CustomStringConvertible {
     public let description: String
@@ -176,7 +191,19 @@ enum Cron {
     /// Time per period given to incremental resizing (Redis: 1 ms).
     static let resizeBudgetMicros = 1000
 
+    /// When the cron last started (monotonic ns), to notice a loop that was held up.
+    nonisolated(unsafe) static var lastRun: UInt64 = 0
+
     static func run(_ context: ServerContext, periodMicros: Int) {
+        let start = Clock.monotonicNanos()
+        if lastRun != 0 {
+            // The cron fires every period; starting much later means the loop was busy.
+            let lateMillis = Int((start &- lastRun) / 1_000_000) - periodMicros / 1000
+            if lateMillis >= 50 {
+                StrataServer.stallLogger.warning("event loop was held up for \(lateMillis) ms")
+            }
+        }
+        lastRun = start
         context.store.activeExpireCycle(budgetMicros: periodMicros / activeExpireShare)
         context.store.resizeStep(budgetMicros: resizeBudgetMicros)
         context.metrics.sample(context.stats, nowMillis: Clock.nowMillis())

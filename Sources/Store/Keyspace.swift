@@ -33,8 +33,8 @@ public typealias SlotPointer = UnsafeMutablePointer<KeySlot>
  resizes incrementally, because Swift's Dictionary rehashes every entry at once (hundreds
  of milliseconds at 10 M keys) and a server must not pause that long.
 
- - Slots live in memory from calloc: a fresh table costs no initialisation (the kernel
-   hands out zero pages lazily), and an all-zero slot reads as empty.
+ - Slots live in zeroed memory (`TableMemory`): a fresh table costs no initialisation
+   (the kernel hands out zero pages lazily), and an all-zero slot reads as empty.
  - Deletion leaves a tombstone (hash 1), so a probe run never breaks; tombstones count
    toward the load factor and are cleared by the next resize.
  - Resizing (like Redis's dict) keeps two tables: new keys go into the new one, and every
@@ -61,21 +61,10 @@ public final class Keyspace {
         var used = 0
         var tombstones = 0
 
-        /// Tables this large ask the kernel for transparent huge pages.
-        static let hugePageThreshold = 4 << 20
-
         init(capacity: Int) {
             self.capacity = capacity
             self.mask = capacity - 1
-            let bytes = capacity * MemoryLayout<KeySlot>.stride
-            let raw = calloc(capacity, MemoryLayout<KeySlot>.stride)!
-            // Huge pages for big tables: random probes would otherwise miss the TLB too.
-            if bytes >= Table.hugePageThreshold {
-                let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-                let start = (Int(bitPattern: raw) + page - 1) & ~(page - 1)
-                let end = (Int(bitPattern: raw) + bytes) & ~(page - 1)
-                if end > start { madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, MADV_HUGEPAGE) }
-            }
+            let raw = TableMemory.allocate(bytes: capacity * MemoryLayout<KeySlot>.stride)
             self.slots = raw.bindMemory(to: KeySlot.self, capacity: capacity)
         }
 
@@ -227,7 +216,7 @@ public final class Keyspace {
                 (table.slots + index).deinitialize(count: 1)
             }
         }
-        free(table.slots)
+        TableMemory.release(UnsafeMutableRawPointer(table.slots), bytes: table.byteCount)
     }
 
     // MARK: - Incremental resize
@@ -265,14 +254,8 @@ public final class Keyspace {
         if drainIndex >= old.capacity {
             draining = nil
             drainIndex = 0
-            let raw = UnsafeMutableRawPointer(old.slots)
-            let address = UInt(bitPattern: raw)
-            // Nothing is left to deinitialise; unmapping a large table can take tens of ms.
-            if old.capacity >= 1 << 16 {
-                DispatchQueue.global(qos: .utility).async { free(UnsafeMutableRawPointer(bitPattern: address)) }
-            } else {
-                free(raw)
-            }
+            // Nothing is left to deinitialise.
+            TableMemory.release(UnsafeMutableRawPointer(old.slots), bytes: old.byteCount)
             return true
         }
         draining = old
@@ -368,6 +351,8 @@ public final class Keyspace {
 }
 
 extension Keyspace.Table {
+    var byteCount: Int { capacity * MemoryLayout<KeySlot>.stride }
+
     func contains(_ slot: SlotPointer) -> Bool {
         slot >= slots && slot < slots + capacity
     }
