@@ -1,4 +1,5 @@
 #include "shims.h"
+#include <stdatomic.h>
 #include <stdint.h>
 #include <jemalloc/jemalloc.h>
 
@@ -26,4 +27,16 @@ size_t strata_malloc_resident_bytes(void) {
     size_t size = sizeof(resident);
     if (mallctl("stats.resident", &resident, &size, NULL, 0) != 0) return 0;
     return resident;
+}
+
+// Bytes of keyspace tables mapped outside the allocator (see TableMemory.swift); part of
+// used_memory. Changed from the execution thread and from background release threads.
+static _Atomic long strata_table_bytes_total = 0;
+
+void strata_table_bytes_add(long delta) {
+    atomic_fetch_add_explicit(&strata_table_bytes_total, delta, memory_order_relaxed);
+}
+
+long strata_table_bytes(void) {
+    return atomic_load_explicit(&strata_table_bytes_total, memory_order_relaxed);
 }

@@ -225,7 +225,9 @@ public final class Keyspace {
         if draining != nil { migrate(slots: Int.max) }  // finish the previous resize first
         let needed = Swift.max(table.used + extra, 1)
         var capacity = Keyspace.minimumCapacity
-        while needed * 8 > capacity * 3 { capacity *= 2 }
+        // At most half full after a resize: growth doubles (the trigger is 3/4), and a table
+        // full of tombstones is rebuilt at the same size.
+        while needed * 2 > capacity { capacity *= 2 }
         draining = table
         drainIndex = 0
         table = Table(capacity: capacity)

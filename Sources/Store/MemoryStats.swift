@@ -6,11 +6,12 @@ import CShims
 
 /// Process memory as INFO reports it.
 public enum MemoryStats {
-    /// Bytes the allocator has handed out and not got back (jemalloc's stats.allocated).
+    /// Bytes the allocator has handed out and not got back (jemalloc's stats.allocated),
+    /// plus the keyspace tables mapped directly (`TableMemory`).
     /// This is what Redis calls used_memory: real allocations, not an estimate. Costs a
     /// statistics refresh (microseconds), so callers sample it, not call it per command.
     public static func allocatedBytes() -> Int {
-        Int(strata_malloc_used_bytes())
+        Int(strata_malloc_used_bytes()) + strata_table_bytes()
     }
 
     /// Resident set size in bytes, from /proc/self/statm.

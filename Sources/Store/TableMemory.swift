@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CShims
 import Dispatch
 
 /*
@@ -33,6 +34,7 @@ enum TableMemory {
               raw != MAP_FAILED else {
             fatalError("out of memory mapping a \(bytes)-byte keyspace table")
         }
+        strata_table_bytes_add(bytes)
         return raw
     }
 
@@ -49,6 +51,7 @@ enum TableMemory {
                 offset += length
             }
             munmap(base, bytes)
+            strata_table_bytes_add(-bytes)
         }
     }
 }

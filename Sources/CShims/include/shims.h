@@ -9,4 +9,10 @@ size_t strata_malloc_used_bytes(void);
 /// the last strata_malloc_used_bytes call).
 size_t strata_malloc_resident_bytes(void);
 
+/// Adds `delta` to the count of bytes in directly mapped keyspace tables.
+void strata_table_bytes_add(long delta);
+
+/// Bytes in directly mapped keyspace tables.
+long strata_table_bytes(void);
+
 #endif
