@@ -48,7 +48,7 @@ public final class Store {
         databases[a].swapContents(with: databases[b])
     }
 
-    /// Total keys with an expiry, over all databases.
+    /// Keys in all databases.
     public var totalKeys: Int { databases.reduce(0) { $0 + $1.count } }
 
     // MARK: - Background work
