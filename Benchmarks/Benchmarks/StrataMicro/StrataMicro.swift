@@ -16,6 +16,7 @@ let benchmarks: @Sendable () -> Void = {
         for i in 0..<16 { stream.writeString("*3\r\n$3\r\nSET\r\n$8\r\nkey:\(1000 + i)\r\n$10\r\nvalue-0123\r\n") }
         var ranges: [Range<Int>] = []
         ranges.reserveCapacity(8)
+        benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {
             var parser = RequestParser()
             var buffer = stream
@@ -30,6 +31,7 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark("RESP encode bulk + integer") { benchmark in
         var writer = ReplyWriter(buffer: ByteBuffer())
         let value = [UInt8](repeating: 65, count: 64)
+        benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {
             writer.buffer.clear()
             writer.bulk(value)
@@ -43,6 +45,7 @@ let benchmarks: @Sendable () -> Void = {
         let keys = (0..<100_000).map { Array("key:\($0)".utf8) }
         for key in keys { keyspace.insert(key: key, hash: KeyHash.hash(key), value: .string([1, 2, 3])) }
         var i = 0
+        benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {
             let found = keys[i % keys.count].withUnsafeBytes { keyspace.find($0) }
             blackHole(found)
@@ -56,6 +59,7 @@ let benchmarks: @Sendable () -> Void = {
                                        outputBuffer: ByteBuffer())
         let set = CommandArguments(["SET", "key:1", "value-0123"])
         let get = CommandArguments(["GET", "key:1"])
+        benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {
             _ = server.dispatch(client, set)
             _ = server.dispatch(client, get)
