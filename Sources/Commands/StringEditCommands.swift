@@ -147,12 +147,12 @@ enum StringEditCommands {
         var current: LongDouble = 0
         if let slot {
             guard case .string(let bytes) = slot.pointee.value else { return client.error(ErrorReplies.wrongType) }
-            guard let value = bytes.withUnsafeBytes({ LongDoubleText.parse($0) }) else {
+            guard let value = bytes.withUnsafeBytes({ DoubleFormat.parseLongDouble($0) }) else {
                 return client.error(ErrorReplies.notFloat)
             }
             current = value
         }
-        guard let increment = LongDoubleText.parse(args.bytes(2)) else { return client.error(ErrorReplies.notFloat) }
+        guard let increment = DoubleFormat.parseLongDouble(args.bytes(2)) else { return client.error(ErrorReplies.notFloat) }
         let result = current + increment
         guard result.isFinite else { return client.error("ERR increment would produce NaN or Infinity") }
         let text = Array(DoubleFormat.humanFriendly(result).utf8)
@@ -274,33 +274,5 @@ enum DecimalText {
         if value < 0 { result.append(UInt8(ascii: "-")) }
         result.append(contentsOf: digits[position...])
         return result
-    }
-}
-
-/// Redis's string2ld: strtold over the whole input, no leading space, not NaN, and no
-/// overflow or underflow (ERANGE with an infinite or zero result is refused, so "1e5000"
-/// is not a valid float even though strtold returns inf for it).
-enum LongDoubleText {
-    /// The value of `bytes`, or nil when string2ld would refuse it.
-    static func parse(_ bytes: UnsafeRawBufferPointer) -> LongDouble? {
-        guard bytes.count > 0, bytes.count < 5120 else { return nil }
-        let first = bytes[0]
-        if first == 0x20 || (first >= 0x09 && first <= 0x0D) { return nil }
-        var cString = [CChar](repeating: 0, count: bytes.count + 1)
-        for i in 0..<bytes.count { cString[i] = CChar(bitPattern: bytes[i]) }
-        return cString.withUnsafeBufferPointer { p -> LongDouble? in
-            var end: UnsafeMutablePointer<CChar>? = nil
-            errno = 0
-            #if arch(x86_64) || arch(i386)
-            let value = strtold(p.baseAddress!, &end)
-            #else
-            let value = strtod(p.baseAddress!, &end)
-            #endif
-            let failure = errno
-            guard let end, end - UnsafeMutablePointer(mutating: p.baseAddress!) == bytes.count else { return nil }
-            if value.isNaN || failure == EINVAL { return nil }
-            if failure == ERANGE && (value.isInfinite || value == 0) { return nil }
-            return value
-        }
     }
 }

@@ -36,7 +36,9 @@ public enum DoubleFormat {
     }
 
     /// Parses like Redis's string2ld (strtold): no leading space, the whole input consumed,
-    /// not NaN. Returns nil otherwise.
+    /// not NaN, and no overflow or underflow (ERANGE with an infinite or zero result is
+    /// refused, so "1e5000" is not a valid float although strtold returns inf for it).
+    /// Returns nil otherwise.
     public static func parseLongDouble(_ bytes: UnsafeRawBufferPointer) -> LongDouble? {
         guard bytes.count > 0, bytes.count < 5120 else { return nil }
         let first = bytes[0]
@@ -51,8 +53,10 @@ public enum DoubleFormat {
             #else
             let value = strtod(p.baseAddress!, &end)
             #endif
+            let failure = errno
             guard let end, end - UnsafeMutablePointer(mutating: p.baseAddress!) == bytes.count else { return nil }
-            if value.isNaN { return nil }
+            if value.isNaN || failure == EINVAL { return nil }
+            if failure == ERANGE && (value.isInfinite || value == 0) { return nil }
             return value
         }
     }

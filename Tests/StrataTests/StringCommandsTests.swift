@@ -101,7 +101,7 @@ final class StringCommandsTests: XCTestCase {
     }
 
     func testLongDoubleParsingMatchesString2ld() {
-        func parse(_ text: String) -> LongDouble? { Array(text.utf8).withUnsafeBytes { LongDoubleText.parse($0) } }
+        func parse(_ text: String) -> LongDouble? { Array(text.utf8).withUnsafeBytes { DoubleFormat.parseLongDouble($0) } }
         XCTAssertEqual(parse("10.5"), 10.5)
         XCTAssertEqual(parse("1."), 1)
         XCTAssertEqual(parse(".5"), 0.5)
