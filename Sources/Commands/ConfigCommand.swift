@@ -291,24 +291,6 @@ public enum ConfigRewrite {
             byte > 0x20 && byte < 0x7F && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "'")
                 && byte != UInt8(ascii: "\\") && byte != UInt8(ascii: "#")
         }
-        if plain { return value }
-        var out = "\""
-        for byte in value.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): out += "\\\""
-            case UInt8(ascii: "\\"): out += "\\\\"
-            case 0x0A: out += "\\n"
-            case 0x0D: out += "\\r"
-            case 0x09: out += "\\t"
-            default:
-                if byte < 0x20 || byte >= 0x7F {
-                    let hex = String(byte, radix: 16)
-                    out += "\\x" + (hex.count == 1 ? "0" + hex : hex)
-                } else {
-                    out.unicodeScalars.append(Unicode.Scalar(byte))
-                }
-            }
-        }
-        return out + "\""
+        return plain ? value : ConfigLoader.quote(value)
     }
 }

@@ -87,8 +87,10 @@ public enum ConfigLoader {
         return (file, lines.joined(separator: "\n"))
     }
 
-    /// Quotes a word so that `splitWords` gives it back unchanged.
-    static func quote(_ word: String) -> String {
+    /// Quotes a word so that `splitWords` gives it back unchanged: double quotes, with
+    /// control bytes and every byte of a non-ASCII character escaped as \xHH (appending
+    /// such a byte as a character would re-encode it as two).
+    public static func quote(_ word: String) -> String {
         var out = "\""
         for byte in word.utf8 {
             switch byte {
@@ -98,7 +100,7 @@ public enum ConfigLoader {
             case 0x0D: out += "\\r"
             case 0x09: out += "\\t"
             default:
-                if byte < 0x20 || byte == 0x7F {
+                if byte < 0x20 || byte >= 0x7F {
                     out += "\\x" + String(byte, radix: 16).leftPadded(to: 2)
                 } else {
                     out.unicodeScalars.append(Unicode.Scalar(byte))

@@ -36,6 +36,16 @@ final class ConfigLoaderTests: XCTestCase {
         XCTAssertThrowsError(try ConfigLoader.apply("port 70000", fileName: "x", to: config))
     }
 
+    func testQuotedWordsRoundTrip() throws {
+        for word in ["pässword", "a b", "\"q\"", "back\\slash", "tab\tnew\nline", "", "日本"] {
+            XCTAssertEqual(ConfigLoader.splitWords(ConfigLoader.quote(word)), [word], word)
+        }
+        let (_, text) = ConfigLoader.parseArguments(["--requirepass", "pässword"])
+        let config = ServerConfig()
+        try ConfigLoader.apply(text, fileName: "args", to: config)
+        XCTAssertEqual(config.requirepass, "pässword")
+    }
+
     func testCommandLineArguments() throws {
         let (file, text) = ConfigLoader.parseArguments(["my.conf", "--port", "1234", "--save", "", "--bind", "127.0.0.1", "::1"])
         XCTAssertEqual(file, "my.conf")
