@@ -1,0 +1,2 @@
+// RocksDB's C API (Debian: librocksdb-dev), for the rocksdb-gets reference benchmark.
+#include <rocksdb/c.h>
