@@ -3,9 +3,9 @@
  adjacent in every ordered structure and clustered wherever the server's hash happens to
  map small numbers. A fixed bijection of 0..<n spreads them over the key space instead.
 
- Construction: round n up to 2^k, apply a bijection of k-bit integers (xor-shift-right and
- multiplication by an odd constant modulo 2^k are each invertible, so their composition
- is), and "cycle-walk": if the result is >= n, apply the bijection again until it falls in
+ Construction: round n up to 2^k, apply a bijection of k-bit integers (adding a constant,
+ xor-shift-right and multiplying by an odd constant, all modulo 2^k, are each invertible,
+ so their composition is), and "cycle-walk": if the result is >= n, apply the bijection again until it falls in
  range. Cycle-walking keeps a bijection of 0..<n (each cycle of the k-bit permutation is
  walked in order), and since n > 2^(k-1), fewer than two steps are needed on average.
  Fixed constants: the mapping is the same in every process and every run.
@@ -38,7 +38,9 @@ public struct RankPermutation: Sendable {
     @inlinable
     func scramble(_ v: UInt64) -> UInt64 {
         let half = (bits + 1) / 2
-        var x = v
+        // The addition keeps 0 from being a fixed point (multiplications and xor-shifts all
+        // map 0 to 0, which would make rank 0 key 0).
+        var x = (v &+ 0x632B_E59B_D9B4_E019) & mask
         x = (x &* 0x9E37_79B9_7F4A_7C15) & mask
         x ^= x >> half
         x = (x &* 0xD6E8_FEB8_6659_FD93) & mask
