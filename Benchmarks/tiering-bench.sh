@@ -53,6 +53,8 @@ server_pid=""
 cleanup() {
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
   rm -rf "$work/data"
+  [ "${RESULTS_DIR#"$work"}" = "$RESULTS_DIR" ] && rm -rf "$work"  # results kept elsewhere
+  return 0
 }
 trap cleanup EXIT
 
@@ -73,12 +75,12 @@ start_server() {  # kind port
   case $kind in
     strata)
       # shellcheck disable=SC2086  # STRATA_TIER_ARGS is a list of words
-      "$STRATA_SERVER" --port "$port" --dir "$work/data/$kind" --logfile "$work/$kind.log" \
+      "$STRATA_SERVER" --port "$port" --dir "$work/data/$kind" --logfile "$RESULTS_DIR/$kind.log" \
         --save "" --appendonly no --maxmemory "$MAXMEMORY" --maxmemory-policy allkeys-lru \
         $STRATA_TIER_ARGS &
       ;;
     redis)
-      redis-server --port "$port" --dir "$work/data/$kind" --logfile "$work/$kind.log" \
+      redis-server --port "$port" --dir "$work/data/$kind" --logfile "$RESULTS_DIR/$kind.log" \
         --save "" --appendonly no --maxmemory "$MAXMEMORY" --maxmemory-policy allkeys-lru &
       ;;
   esac
@@ -87,7 +89,7 @@ start_server() {  # kind port
     redis-cli -p "$port" ping >/dev/null 2>&1 && return
     sleep 0.1
   done
-  echo "$kind did not start on port $port (log: $work/$kind.log)" >&2
+  echo "$kind did not start on port $port (log: $RESULTS_DIR/$kind.log)" >&2
   exit 1
 }
 
@@ -175,4 +177,4 @@ line "hot with cold p99 us" hot_cold 1
 line "cold readers ops/s" cold 0
 line "cold readers hit rate" cold 1
 line "cold readers p99 us" cold 2
-echo "JSON lines: $RESULTS_DIR"
+echo "JSON lines and server logs: $RESULTS_DIR"
