@@ -1,0 +1,256 @@
+import CZstd
+
+/*
+ The on-disk form of a value (what the cold tier stores in RocksDB).
+
+     byte 0      format version = 1
+     byte 1      type tag: 0 string, 1 list, 2 set, 3 zset, 4 hash, 5 stream
+     byte 2      flags: bit 0 (0x01) = has expiry, bit 1 (0x02) = payload zstd-compressed;
+                 every other bit is 0
+     [expiry]    8 bytes: expireAt, Unix milliseconds, Int64 little-endian  (only if 0x01)
+     [zstd]      4 bytes: uncompressed payload length, UInt32 little-endian (only if 0x02)
+     payload     string: the raw bytes (one zstd frame of them if 0x02)
+
+ The rule: bytes already written must stay readable forever. Type tags and this layout never
+ change meaning; a type that does not exist yet takes the next free tag, and a different
+ layout gets a new version byte (decoders keep understanding every older version).
+
+ The header (first 3 bytes, plus the expiry when present) is readable without touching the
+ payload, so the compaction filter and SCAN/KEYS over cold keys can learn a value's type and
+ expiry cheaply (`header(_:)`).
+*/
+
+/// Why bytes could not be decoded as a value.
+public enum ValueCodecError: Error, Equatable, CustomStringConvertible {
+    /// Fewer bytes than the header (or the header's optional fields) needs.
+    case truncated
+    /// Byte 0 is not a format version this build understands.
+    case unknownVersion(UInt8)
+    /// Byte 1 is not one of the fixed type tags.
+    case unknownTypeTag(UInt8)
+    /// Byte 1 is a valid tag for a type this build's `Value` cannot hold yet.
+    case unsupportedType(UInt8)
+    /// Byte 2 has bits set that the format does not define.
+    case badFlags(UInt8)
+    /// The declared uncompressed length is above `ValueCodec.maxUncompressedLength`.
+    case lengthTooLarge(UInt32)
+    /// zstd refused the payload.
+    case decompressionFailed(String)
+    /// The payload decompressed to a length other than the declared one.
+    case lengthMismatch(declared: Int, actual: Int)
+
+    public var description: String {
+        switch self {
+        case .truncated: return "value codec: truncated"
+        case .unknownVersion(let v): return "value codec: unknown format version \(v)"
+        case .unknownTypeTag(let t): return "value codec: unknown type tag \(t)"
+        case .unsupportedType(let t): return "value codec: type tag \(t) is not supported by this build"
+        case .badFlags(let f): return "value codec: undefined flag bits in \(f)"
+        case .lengthTooLarge(let n): return "value codec: declared length \(n) is too large"
+        case .decompressionFailed(let m): return "value codec: zstd: \(m)"
+        case .lengthMismatch(let d, let a): return "value codec: declared length \(d), decompressed \(a)"
+        }
+    }
+}
+
+/// Encodes and decodes values in the versioned on-disk format documented above.
+public enum ValueCodec {
+    /// Format version written by `encode`.
+    public static let version: UInt8 = 1
+
+    public static let tagString: UInt8 = 0
+    public static let tagList: UInt8 = 1
+    public static let tagSet: UInt8 = 2
+    public static let tagZSet: UInt8 = 3
+    public static let tagHash: UInt8 = 4
+    public static let tagStream: UInt8 = 5
+
+    public static let flagExpiry: UInt8 = 0x01
+    public static let flagCompressed: UInt8 = 0x02
+    static let knownFlags: UInt8 = flagExpiry | flagCompressed
+
+    /// Largest uncompressed length a compressed payload may declare. Redis caps a string at
+    /// 512 MB; the cap also keeps garbage from making the decoder allocate gigabytes.
+    public static let maxUncompressedLength = 512 << 20
+
+    /// zstd level: 1 is the fastest, and values are compressed on the write path.
+    static let compressionLevel: Int32 = 1
+
+    // MARK: - Types
+
+    /// The type tag stored for `value`.
+    public static func typeTag(of value: Value) -> UInt8 {
+        switch value {
+        case .string: return tagString
+        }
+    }
+
+    /// The TYPE name of a tag, or nil for an unknown tag.
+    public static func typeName(tag: UInt8) -> String? {
+        switch tag {
+        case tagString: return "string"
+        case tagList: return "list"
+        case tagSet: return "set"
+        case tagZSet: return "zset"
+        case tagHash: return "hash"
+        case tagStream: return "stream"
+        default: return nil
+        }
+    }
+
+    // MARK: - Encode
+
+    /// The on-disk bytes of `value`. `expireAt` is Unix milliseconds, 0 for no expiry. The
+    /// payload is zstd-compressed when `compressionThreshold > 0`, it is at least that long,
+    /// and compression actually makes the encoding smaller.
+    public static func encode(_ value: Value, expireAt: Int64, compressionThreshold: Int) -> [UInt8] {
+        switch value {
+        case .string(let bytes):
+            return bytes.withUnsafeBytes {
+                encode(tag: tagString, payload: $0, expireAt: expireAt, compressionThreshold: compressionThreshold)
+            }
+        }
+    }
+
+    static func encode(tag: UInt8, payload: UnsafeRawBufferPointer, expireAt: Int64,
+                       compressionThreshold: Int) -> [UInt8] {
+        let hasExpiry = expireAt != 0
+        let prefix = 3 + (hasExpiry ? 8 : 0)
+        if compressionThreshold > 0, payload.count >= compressionThreshold,
+           payload.count <= maxUncompressedLength,
+           let compressed = compress(payload, tag: tag, expireAt: expireAt, prefix: prefix) {
+            return compressed
+        }
+        return [UInt8](unsafeUninitializedCapacity: prefix + payload.count) { out, count in
+            writeHeader(out, tag: tag, flags: hasExpiry ? flagExpiry : 0, expireAt: expireAt)
+            if payload.count > 0 {
+                UnsafeMutableRawPointer(out.baseAddress! + prefix).copyMemory(from: payload.baseAddress!, byteCount: payload.count)
+            }
+            count = prefix + payload.count
+        }
+    }
+
+    /// The compressed encoding, or nil when it would not be smaller than the raw one.
+    private static func compress(_ payload: UnsafeRawBufferPointer, tag: UInt8, expireAt: Int64,
+                                 prefix: Int) -> [UInt8]? {
+        let bound = ZSTD_compressBound(payload.count)
+        if ZSTD_isError(bound) != 0 { return nil }
+        let dataStart = prefix + 4
+        var smaller = false
+        // Compress straight into the result so the frame is not copied again.
+        let result = [UInt8](unsafeUninitializedCapacity: dataStart + bound) { out, count in
+            count = 0
+            let written = ZSTD_compress(out.baseAddress! + dataStart, bound,
+                                        payload.baseAddress, payload.count, compressionLevel)
+            // The 4-byte length field counts against compression: raw wins ties.
+            guard ZSTD_isError(written) == 0, written + 4 < payload.count else { return }
+            let flags = flagCompressed | (expireAt != 0 ? flagExpiry : 0)
+            writeHeader(out, tag: tag, flags: flags, expireAt: expireAt)
+            storeLE(UInt32(payload.count), to: out.baseAddress! + prefix)
+            count = dataStart + written
+            smaller = true
+        }
+        return smaller ? result : nil
+    }
+
+    private static func writeHeader(_ out: UnsafeMutableBufferPointer<UInt8>, tag: UInt8, flags: UInt8,
+                                    expireAt: Int64) {
+        out[0] = version
+        out[1] = tag
+        out[2] = flags
+        if flags & flagExpiry != 0 { storeLE(UInt64(bitPattern: expireAt), to: out.baseAddress! + 3) }
+    }
+
+    @inline(__always)
+    private static func storeLE<T: FixedWidthInteger>(_ value: T, to pointer: UnsafeMutablePointer<UInt8>) {
+        UnsafeMutableRawPointer(pointer).storeBytes(of: value.littleEndian, as: T.self)
+    }
+
+    @inline(__always)
+    private static func loadLE<T: FixedWidthInteger>(_ bytes: UnsafeRawBufferPointer, at offset: Int,
+                                                     as type: T.Type) -> T {
+        T(littleEndian: bytes.baseAddress!.loadUnaligned(fromByteOffset: offset, as: T.self))
+    }
+
+    // MARK: - Decode
+
+    /// The parsed fixed part of an encoding.
+    private struct Header {
+        var tag: UInt8
+        var flags: UInt8
+        var expireAt: Int64
+        /// Offset of the zstd length field (if compressed) or of the payload.
+        var end: Int
+    }
+
+    private static func parseHeader(_ bytes: UnsafeRawBufferPointer) throws -> Header {
+        guard bytes.count >= 3 else { throw ValueCodecError.truncated }
+        guard bytes[0] == version else { throw ValueCodecError.unknownVersion(bytes[0]) }
+        let tag = bytes[1]
+        guard tag <= tagStream else { throw ValueCodecError.unknownTypeTag(tag) }
+        let flags = bytes[2]
+        guard flags & ~knownFlags == 0 else { throw ValueCodecError.badFlags(flags) }
+        var header = Header(tag: tag, flags: flags, expireAt: 0, end: 3)
+        if flags & flagExpiry != 0 {
+            guard bytes.count >= 11 else { throw ValueCodecError.truncated }
+            header.expireAt = loadLE(bytes, at: 3, as: Int64.self)
+            header.end = 11
+        }
+        return header
+    }
+
+    /// The type tag and expiry (0 = none) of an encoding, reading only its first bytes; nil if
+    /// the header is malformed. Does not validate the payload.
+    public static func header(_ bytes: UnsafeRawBufferPointer) -> (typeTag: UInt8, expireAt: Int64)? {
+        guard let header = try? parseHeader(bytes) else { return nil }
+        return (header.tag, header.expireAt)
+    }
+
+    public static func header(_ bytes: [UInt8]) -> (typeTag: UInt8, expireAt: Int64)? {
+        bytes.withUnsafeBytes { header($0) }
+    }
+
+    /// Decodes an encoding; throws `ValueCodecError` on anything malformed.
+    public static func decode(_ bytes: UnsafeRawBufferPointer) throws -> (value: Value, expireAt: Int64) {
+        let header = try parseHeader(bytes)
+        let payload: [UInt8]
+        if header.flags & flagCompressed != 0 {
+            guard bytes.count >= header.end + 4 else { throw ValueCodecError.truncated }
+            let declared = loadLE(bytes, at: header.end, as: UInt32.self)
+            guard Int(declared) <= maxUncompressedLength else { throw ValueCodecError.lengthTooLarge(declared) }
+            // zstd accepts zero input bytes as "nothing"; a compressed payload always has a frame.
+            guard bytes.count > header.end + 4 else { throw ValueCodecError.truncated }
+            payload = try decompress(UnsafeRawBufferPointer(rebasing: bytes[(header.end + 4)...]),
+                                     declaredLength: Int(declared))
+        } else {
+            payload = Array(UnsafeRawBufferPointer(rebasing: bytes[header.end...]))
+        }
+        switch header.tag {
+        case tagString: return (.string(payload), header.expireAt)
+        default: throw ValueCodecError.unsupportedType(header.tag)
+        }
+    }
+
+    public static func decode(_ bytes: [UInt8]) throws -> (value: Value, expireAt: Int64) {
+        try bytes.withUnsafeBytes { try decode($0) }
+    }
+
+    private static func decompress(_ frame: UnsafeRawBufferPointer, declaredLength: Int) throws -> [UInt8] {
+        var failure: ValueCodecError?
+        // One spare byte: a frame that decodes to more than the declared length fills it
+        // (or fails with "destination too small") instead of passing as a match.
+        let result = [UInt8](unsafeUninitializedCapacity: declaredLength + 1) { out, count in
+            count = 0
+            let written = ZSTD_decompress(out.baseAddress, declaredLength + 1, frame.baseAddress, frame.count)
+            if ZSTD_isError(written) != 0 {
+                failure = .decompressionFailed(String(cString: ZSTD_getErrorName(written)))
+            } else if written != declaredLength {
+                failure = .lengthMismatch(declared: declaredLength, actual: written)
+            } else {
+                count = written
+            }
+        }
+        if let failure { throw failure }
+        return result
+    }
+}

@@ -1,0 +1,303 @@
+@testable import Store
+import XCTest
+
+/// The on-disk value format (golden bytes, so an accidental change of the format fails here)
+/// and the RocksDB key layout.
+final class ValueCodecTests: XCTestCase {
+    /// A deterministic generator, so failures reproduce.
+    private struct SplitMix: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E3779B97F4A7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
+            z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    private func randomBytes(_ count: Int, _ rng: inout SplitMix) -> [UInt8] {
+        (0..<count).map { _ in UInt8.random(in: 0...255, using: &rng) }
+    }
+
+    private func compressible(_ count: Int) -> [UInt8] {
+        let text = Array("the quick brown fox jumps over the lazy dog; ".utf8)
+        return (0..<count).map { text[$0 % text.count] }
+    }
+
+    private func string(_ decoded: (value: Value, expireAt: Int64)) -> [UInt8]? {
+        decoded.value.stringBytes
+    }
+
+    // MARK: - Golden bytes
+
+    func testEmptyStringNoExpiry() throws {
+        let bytes = ValueCodec.encode(.string([]), expireAt: 0, compressionThreshold: 1024)
+        XCTAssertEqual(bytes, [1, 0, 0])
+        let decoded = try ValueCodec.decode(bytes)
+        XCTAssertEqual(string(decoded), [])
+        XCTAssertEqual(decoded.expireAt, 0)
+    }
+
+    func testHelloNoExpiry() throws {
+        let bytes = ValueCodec.encode(.string(Array("hello".utf8)), expireAt: 0, compressionThreshold: 1024)
+        XCTAssertEqual(bytes, [1, 0, 0, 0x68, 0x65, 0x6C, 0x6C, 0x6F])
+        let decoded = try ValueCodec.decode(bytes)
+        XCTAssertEqual(string(decoded), Array("hello".utf8))
+        XCTAssertEqual(decoded.expireAt, 0)
+    }
+
+    func testHelloWithExpiry() throws {
+        let bytes = ValueCodec.encode(.string(Array("hello".utf8)), expireAt: 1_700_000_000_123, compressionThreshold: 1024)
+        // 1_700_000_000_123 = 0x0000_018B_CFE5_687B, little-endian.
+        XCTAssertEqual(bytes, [1, 0, 1, 0x7B, 0x68, 0xE5, 0xCF, 0x8B, 0x01, 0x00, 0x00,
+                               0x68, 0x65, 0x6C, 0x6C, 0x6F])
+        let decoded = try ValueCodec.decode(bytes)
+        XCTAssertEqual(string(decoded), Array("hello".utf8))
+        XCTAssertEqual(decoded.expireAt, 1_700_000_000_123)
+        let header = try XCTUnwrap(bytes.withUnsafeBytes { ValueCodec.header($0) })
+        XCTAssertEqual(header.typeTag, 0)
+        XCTAssertEqual(header.expireAt, 1_700_000_000_123)
+    }
+
+    func testCompressibleValueIsCompressed() throws {
+        let payload = compressible(10 * 1024)
+        let bytes = ValueCodec.encode(.string(payload), expireAt: 0, compressionThreshold: 1024)
+        // version, tag, flags = compressed, then 10240 as UInt32 little-endian.
+        XCTAssertEqual(Array(bytes.prefix(7)), [1, 0, 2, 0x00, 0x28, 0x00, 0x00])
+        XCTAssertLessThan(bytes.count, payload.count / 4)
+        let decoded = try ValueCodec.decode(bytes)
+        XCTAssertEqual(string(decoded), payload)
+        XCTAssertEqual(decoded.expireAt, 0)
+    }
+
+    func testCompressedWithExpiryPutsExpiryFirst() throws {
+        let payload = compressible(4096)
+        let bytes = ValueCodec.encode(.string(payload), expireAt: 1_700_000_000_123, compressionThreshold: 1024)
+        XCTAssertEqual(Array(bytes.prefix(15)), [1, 0, 3, 0x7B, 0x68, 0xE5, 0xCF, 0x8B, 0x01, 0x00, 0x00,
+                                                 0x00, 0x10, 0x00, 0x00])
+        let decoded = try ValueCodec.decode(bytes)
+        XCTAssertEqual(string(decoded), payload)
+        XCTAssertEqual(decoded.expireAt, 1_700_000_000_123)
+    }
+
+    func testIncompressibleValueStaysRaw() throws {
+        var rng = SplitMix(state: 42)
+        let payload = randomBytes(2048, &rng)
+        let bytes = ValueCodec.encode(.string(payload), expireAt: 0, compressionThreshold: 1024)
+        XCTAssertEqual(Array(bytes.prefix(3)), [1, 0, 0])
+        XCTAssertEqual(Array(bytes.dropFirst(3)), payload)
+        XCTAssertEqual(string(try ValueCodec.decode(bytes)), payload)
+    }
+
+    func testThresholdRules() throws {
+        let payload = compressible(2000)
+        // Threshold 0 disables compression; a threshold above the length does too.
+        XCTAssertEqual(ValueCodec.encode(.string(payload), expireAt: 0, compressionThreshold: 0)[2], 0)
+        XCTAssertEqual(ValueCodec.encode(.string(payload), expireAt: 0, compressionThreshold: 2001)[2], 0)
+        // Exactly at the threshold compresses.
+        XCTAssertEqual(ValueCodec.encode(.string(payload), expireAt: 0, compressionThreshold: 2000)[2], 2)
+        // A tiny payload never compresses smaller, whatever the threshold.
+        XCTAssertEqual(ValueCodec.encode(.string(Array("ab".utf8)), expireAt: 0, compressionThreshold: 1), [1, 0, 0, 0x61, 0x62])
+    }
+
+    func testNegativeExpiryRoundTrips() throws {
+        let bytes = ValueCodec.encode(.string([9]), expireAt: -2, compressionThreshold: 0)
+        XCTAssertEqual(bytes[2], 1)
+        XCTAssertEqual(try ValueCodec.decode(bytes).expireAt, -2)
+    }
+
+    func testTypeTagsAndNames() {
+        XCTAssertEqual(ValueCodec.typeTag(of: .string([])), 0)
+        let names = (0...5).map { ValueCodec.typeName(tag: UInt8($0)) }
+        XCTAssertEqual(names, ["string", "list", "set", "zset", "hash", "stream"])
+        XCTAssertNil(ValueCodec.typeName(tag: 6))
+        XCTAssertNil(ValueCodec.typeName(tag: 255))
+    }
+
+    // MARK: - Robustness
+
+    private func assertThrows(_ bytes: [UInt8], _ expected: ValueCodecError? = nil,
+                              file: StaticString = #filePath, line: UInt = #line) {
+        do {
+            _ = try ValueCodec.decode(bytes)
+            XCTFail("decoded \(bytes.prefix(16))", file: file, line: line)
+        } catch let error as ValueCodecError {
+            if let expected { XCTAssertEqual(error, expected, file: file, line: line) }
+        } catch {
+            XCTFail("unexpected error \(error)", file: file, line: line)
+        }
+    }
+
+    func testBadHeaders() {
+        assertThrows([], .truncated)
+        assertThrows([1], .truncated)
+        assertThrows([1, 0], .truncated)
+        assertThrows([0, 0, 0], .unknownVersion(0))
+        assertThrows([2, 0, 0, 65], .unknownVersion(2))
+        assertThrows([1, 6, 0], .unknownTypeTag(6))
+        assertThrows([1, 0xFF, 0], .unknownTypeTag(0xFF))
+        assertThrows([1, 1, 0, 1, 2], .unsupportedType(1))
+        assertThrows([1, 0, 4], .badFlags(4))
+        assertThrows([1, 0, 0x80, 1], .badFlags(0x80))
+        assertThrows([1, 0, 1, 0, 0, 0, 0, 0, 0, 0], .truncated)
+        assertThrows([1, 0, 2, 0, 0, 0], .truncated)
+        for count in 0..<3 {
+            XCTAssertNil(ValueCodec.header([1, 0, 0].prefix(count).map { $0 }))
+        }
+        XCTAssertNil(ValueCodec.header([1, 0, 1, 0, 0]))
+        XCTAssertNil(ValueCodec.header([1, 9, 0]))
+        XCTAssertNil(ValueCodec.header([1, 0, 8]))
+        XCTAssertNil(ValueCodec.header([3, 0, 0]))
+        XCTAssertEqual(ValueCodec.header([1, 4, 0])?.typeTag, 4)
+    }
+
+    func testDeclaredLengthIsCheckedAndCapped() throws {
+        let payload = compressible(4096)
+        let good = ValueCodec.encode(.string(payload), expireAt: 0, compressionThreshold: 1)
+        XCTAssertEqual(good[2], 2)
+        func withLength(_ n: UInt32) -> [UInt8] {
+            var bytes = good
+            withUnsafeBytes(of: n.littleEndian) { bytes.replaceSubrange(3..<7, with: $0) }
+            return bytes
+        }
+        assertThrows(withLength(4095), .lengthMismatch(declared: 4095, actual: 4096))
+        assertThrows(withLength(4097), .lengthMismatch(declared: 4097, actual: 4096))
+        assertThrows(withLength(0))
+        let tooLarge = UInt32(ValueCodec.maxUncompressedLength + 1)
+        assertThrows(withLength(tooLarge), .lengthTooLarge(tooLarge))
+        assertThrows(withLength(.max), .lengthTooLarge(.max))
+        // A compressed flag over bytes that are no zstd frame.
+        assertThrows([1, 0, 2, 5, 0, 0, 0, 1, 2, 3, 4, 5])
+        assertThrows([1, 0, 2, 0, 0, 0, 0])
+    }
+
+    /// Cutting a compressed encoding anywhere fails; cutting a raw one fails inside the header
+    /// and otherwise yields the shorter payload (a raw payload carries no length of its own).
+    func testEveryTruncation() throws {
+        var rng = SplitMix(state: 7)
+        let encodings: [[UInt8]] = [
+            ValueCodec.encode(.string(compressible(3000)), expireAt: 0, compressionThreshold: 64),
+            ValueCodec.encode(.string(compressible(3000)), expireAt: 1_700_000_000_123, compressionThreshold: 64),
+            ValueCodec.encode(.string(randomBytes(300, &rng)), expireAt: 0, compressionThreshold: 64),
+            ValueCodec.encode(.string(randomBytes(300, &rng)), expireAt: 123_456, compressionThreshold: 64),
+            ValueCodec.encode(.string([]), expireAt: 99, compressionThreshold: 64),
+        ]
+        for encoding in encodings {
+            XCTAssertNoThrow(try ValueCodec.decode(encoding))
+            let compressed = encoding[2] & 2 != 0
+            let headerLength = 3 + (encoding[2] & 1 != 0 ? 8 : 0)
+            for cut in 0..<encoding.count {
+                let prefix = Array(encoding.prefix(cut))
+                if compressed || cut < headerLength {
+                    assertThrows(prefix)
+                } else {
+                    XCTAssertEqual(string(try ValueCodec.decode(prefix)), Array(encoding[headerLength..<cut]))
+                }
+                _ = prefix.withUnsafeBytes { ValueCodec.header($0) }
+            }
+        }
+    }
+
+    func testRandomGarbageNeverCrashes() {
+        var rng = SplitMix(state: 2024)
+        var decoded = 0
+        for i in 0..<10_000 {
+            var bytes = randomBytes(Int.random(in: 0...64, using: &rng), &rng)
+            // Steer a share of the buffers past the header checks, into the zstd path.
+            if i % 2 == 0, bytes.count >= 3 {
+                bytes[0] = 1
+                bytes[1] = 0
+                bytes[2] &= 3
+            }
+            if i % 4 == 0, bytes.count >= 7 + 8 {
+                // A zstd magic number after the length field, then garbage.
+                bytes.replaceSubrange(bytes.count - 8..<bytes.count - 4, with: [0x28, 0xB5, 0x2F, 0xFD])
+            }
+            if (try? ValueCodec.decode(bytes)) != nil { decoded += 1 }
+            _ = bytes.withUnsafeBytes { ValueCodec.header($0) }
+        }
+        // Half the buffers were steered to a valid raw header: many decode.
+        XCTAssertGreaterThan(decoded, 1000)
+    }
+
+    // MARK: - ColdKeyFormat
+
+    /// Bit reversal written the slow, obvious way, to check the fast one.
+    private func slowReverse(_ x: UInt32) -> UInt32 {
+        var r: UInt32 = 0
+        for bit in 0..<32 where x & (1 << bit) != 0 { r |= 1 << (31 - bit) }
+        return r
+    }
+
+    func testReverse32() {
+        XCTAssertEqual(ColdKeyFormat.reverse32(1), 0x8000_0000)
+        XCTAssertEqual(ColdKeyFormat.reverse32(0x1234_5678), 0x1E6A_2C48)
+        var rng = SplitMix(state: 5)
+        for _ in 0..<1000 {
+            let x = UInt32.random(in: 0...UInt32.max, using: &rng)
+            XCTAssertEqual(ColdKeyFormat.reverse32(x), slowReverse(x))
+        }
+    }
+
+    func testColdKeyGoldenLayout() throws {
+        let key = Array("user:1000".utf8)
+        let hash32 = Keyspace.hash32(KeyHash.hash(key))
+        let reversed = slowReverse(hash32)
+        let expected: [UInt8] = [7, UInt8(reversed >> 24), UInt8((reversed >> 16) & 0xFF),
+                                 UInt8((reversed >> 8) & 0xFF), UInt8(reversed & 0xFF)] + key
+        let encoded = key.withUnsafeBytes { ColdKeyFormat.encode(storageID: 7, key: $0) }
+        XCTAssertEqual(encoded, expected)
+        XCTAssertEqual(key.withUnsafeBytes { ColdKeyFormat.encode(storageID: 7, hash32: hash32, key: $0) }, expected)
+
+        let decoded = try XCTUnwrap(encoded.withUnsafeBytes { ColdKeyFormat.decode($0) })
+        XCTAssertEqual(decoded.storageID, 7)
+        XCTAssertEqual(decoded.reversedHash, reversed)
+        XCTAssertEqual(decoded.key, key)
+
+        // The seek key of the key's own position is its 5-byte header.
+        let position = ColdKeyFormat.position(hash32: hash32)
+        XCTAssertEqual(position, UInt64(reversed) << 32)
+        XCTAssertEqual(ColdKeyFormat.seekKey(storageID: 7, position: position), Array(expected.prefix(5)))
+
+        // Empty key, and too-short input.
+        let empty = ColdKeyFormat.encode(storageID: 0, hash32: 0x0000_0001, key: UnsafeRawBufferPointer(start: nil, count: 0))
+        XCTAssertEqual(empty, [0, 0x80, 0, 0, 0])
+        XCTAssertEqual(ColdKeyFormat.decode(empty)?.key, [])
+        XCTAssertNil(ColdKeyFormat.decode([1, 2, 3, 4]))
+    }
+
+    func testPrefixBounds() {
+        XCTAssertEqual(ColdKeyFormat.prefix(storageID: 3), [3])
+        XCTAssertEqual(ColdKeyFormat.prefixEnd(storageID: 3), [4])
+        XCTAssertEqual(ColdKeyFormat.prefixEnd(storageID: 254), [255])
+        XCTAssertNil(ColdKeyFormat.prefixEnd(storageID: 255))
+        XCTAssertEqual(ColdKeyFormat.seekKey(storageID: 9, position: 0), [9, 0, 0, 0, 0])
+        XCTAssertEqual(ColdKeyFormat.seekKey(storageID: 9, position: 0xDEAD_BEEF_1234_5678), [9, 0xDE, 0xAD, 0xBE, 0xEF])
+    }
+
+    /// RocksDB's bytewise order over encoded keys is SCAN order: (position, key bytes).
+    func testEncodedOrderIsScanOrder() {
+        var rng = SplitMix(state: 99)
+        struct Entry { var encoded: [UInt8]; var position: UInt64; var key: [UInt8] }
+        var entries: [Entry] = []
+        for _ in 0..<1000 {
+            let key = randomBytes(Int.random(in: 0...24, using: &rng), &rng)
+            let hash32 = Keyspace.hash32(KeyHash.hash(key))
+            entries.append(Entry(encoded: ColdKeyFormat.encode(storageID: 2, key: key),
+                                 position: ColdKeyFormat.position(hash32: hash32), key: key))
+        }
+        let byBytes = entries.sorted { $0.encoded.lexicographicallyPrecedes($1.encoded) }.map(\.key)
+        let byScan = entries.sorted {
+            $0.position != $1.position ? $0.position < $1.position : $0.key.lexicographicallyPrecedes($1.key)
+        }.map(\.key)
+        XCTAssertEqual(byBytes, byScan)
+        // Every key lies in its storage id's [prefix, prefixEnd) range and after its seek key.
+        for entry in entries {
+            XCTAssertFalse(entry.encoded.lexicographicallyPrecedes(ColdKeyFormat.prefix(storageID: 2)))
+            XCTAssertTrue(entry.encoded.lexicographicallyPrecedes(ColdKeyFormat.prefixEnd(storageID: 2)!))
+            XCTAssertFalse(entry.encoded.lexicographicallyPrecedes(
+                ColdKeyFormat.seekKey(storageID: 2, position: entry.position)))
+        }
+    }
+}
