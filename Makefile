@@ -1,7 +1,8 @@
 # Strata: one command to run the server, one to run every test.
 #   make run     install what is missing, build (release), start with conf/strata.conf
 #   make test    install what is missing, build, run Swift tests and the integration suite
-#                against strata-server and against a real redis-server
+#                against strata-server in three tier modes (all hot, all cold, mixed) and
+#                against a real redis-server
 
 SWIFT ?= swift
 PYTHON ?= python3
@@ -9,9 +10,12 @@ BUILD_FLAGS = -c release
 BIN = .build/release/strata-server
 APT_PACKAGES = librocksdb-dev libzstd-dev libjemalloc-dev redis-server redis-tools
 PIP_PACKAGES = redis pytest
+# The mixed tier mode's maxmemory: a little above an idle server's own memory.
+MIXED_MAXMEMORY ?= 6mb
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test deps build unit-test integration-test integration-test-redis bench clean
+.PHONY: run test deps build unit-test integration-test integration-test-cold integration-test-mixed \
+	integration-test-redis bench clean
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -39,10 +43,20 @@ unit-test: deps
 integration-test: build
 	STRATA_SERVER=$(CURDIR)/$(BIN) $(PYTHON) -m pytest -q Tests/integration
 
+# All cold: every key is demoted to RocksDB after every command (a test knob).
+integration-test-cold: build
+	STRATA_SERVER=$(CURDIR)/$(BIN) STRATA_EXTRA_ARGS="--tiering-demote-all yes" \
+	  $(PYTHON) -m pytest -q Tests/integration
+
+# Mixed: a small maxmemory, so keys move between the tiers as the tests run.
+integration-test-mixed: build
+	STRATA_SERVER=$(CURDIR)/$(BIN) STRATA_EXTRA_ARGS="--maxmemory $(MIXED_MAXMEMORY) --maxmemory-policy allkeys-lru" \
+	  $(PYTHON) -m pytest -q Tests/integration
+
 integration-test-redis: deps
 	STRATA_TARGET=redis $(PYTHON) -m pytest -q Tests/integration
 
-test: build unit-test integration-test integration-test-redis
+test: build unit-test integration-test integration-test-cold integration-test-mixed integration-test-redis
 
 bench: build
 	Benchmarks/compare-with-redis.sh

@@ -1,6 +1,7 @@
 #include "shims.h"
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <jemalloc/jemalloc.h>
 
 // Strata links jemalloc (as Redis does): its size classes keep fragmentation, and so
@@ -10,7 +11,11 @@
 // keys touch memory all over it, and with 4 KB pages nearly every one missed the TLB as
 // well as the cache (the Linux default "madvise" mode only gives huge pages to memory
 // that asks for them).
-const char *malloc_conf = "thp:always,metadata_thp:auto";
+// One automatic arena for every thread but the execution thread (which gets its own, see
+// strata_use_own_arena), and dirty pages returned after a second: RocksDB's and the I/O
+// threads' short-lived buffers would otherwise hold RSS in many arenas (measured: 176 MB
+// RSS for 64 MB maxmemory with the defaults, 134 MB with these).
+const char *malloc_conf = "thp:always,metadata_thp:auto,narenas:1,dirty_decay_ms:1000,muzzy_decay_ms:0";
 
 size_t strata_malloc_used_bytes(void) {
     uint64_t epoch = 1;
@@ -20,6 +25,30 @@ size_t strata_malloc_used_bytes(void) {
     size = sizeof(allocated);
     if (mallctl("stats.allocated", &allocated, &size, NULL, 0) != 0) return 0;
     return allocated;
+}
+
+static _Atomic int strata_own_arena = -1;
+
+int strata_use_own_arena(void) {
+    unsigned arena = 0;
+    size_t size = sizeof(arena);
+    if (mallctl("arenas.create", &arena, &size, NULL, 0) != 0) return -1;
+    if (mallctl("thread.arena", NULL, NULL, &arena, sizeof(arena)) != 0) return -1;
+    atomic_store(&strata_own_arena, (int)arena);
+    return 0;
+}
+
+size_t strata_own_arena_allocated_bytes(void) {
+    int arena = atomic_load(&strata_own_arena);
+    if (arena < 0) return 0;
+    char name[64];
+    size_t small = 0, large = 0, size = sizeof(size_t);
+    snprintf(name, sizeof(name), "stats.arenas.%d.small.allocated", arena);
+    if (mallctl(name, &small, &size, NULL, 0) != 0) return 0;
+    size = sizeof(size_t);
+    snprintf(name, sizeof(name), "stats.arenas.%d.large.allocated", arena);
+    if (mallctl(name, &large, &size, NULL, 0) != 0) return 0;
+    return small + large;
 }
 
 size_t strata_malloc_resident_bytes(void) {

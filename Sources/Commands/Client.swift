@@ -31,6 +31,9 @@ public final class Client {
     public var transactionFailed = false
     public let watch = WatchState()
 
+    /// Cold keys listed for the command being dispatched (KEYS, SCAN, RANDOMKEY).
+    public var coldListing: ColdListing?
+
     public var isMonitor = false
     /// CLIENT NO-EVICT: exempt from client eviction (flag `e` in CLIENT LIST).
     public var noEvict = false

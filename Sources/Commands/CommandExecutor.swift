@@ -63,6 +63,13 @@ extension ServerContext {
             reject(client, spec, ErrorReplies.noAuth)
             return .completed
         }
+        switch memoryAdmission(client, spec) {
+        case .proceed: break
+        case .wait(let ready): return .parked(ready: ready)
+        case .outOfMemory:
+            reject(client, spec, ServerContext.oomError)
+            return .completed
+        }
         if client.transaction != nil && !spec.flags.contains(.noQueue) {
             if spec.flags.contains(.noMulti) {
                 reject(client, spec, "ERR Command not allowed inside a transaction")
@@ -72,11 +79,17 @@ extension ServerContext {
             client.reply.status("QUEUED")
             return .completed
         }
+        let tier = store.tier
+        if let tier, let ready = coldAdmission(client, spec, arguments, tier) { return .parked(ready: ready) }
         if let gate = admissionGate {
             let keys = spec.name == "exec" ? queuedKeys(client) : spec.keyPositions(arguments).map { arguments.bytes($0) }
             if !keys.isEmpty, let ready = gate(client, keys) { return .parked(ready: ready) }
         }
         run(client, spec, arguments)
+        if let tier {
+            client.coldListing = nil
+            tier.afterCommand()
+        }
         return .completed
     }
 

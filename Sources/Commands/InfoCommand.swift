@@ -78,7 +78,7 @@ public enum InfoCommand {
         ("persistence", "Persistence", true), ("stats", "Stats", true), ("replication", "Replication", true),
         ("cpu", "CPU", true), ("modules", "Modules", true), ("commandstats", "Commandstats", false),
         ("errorstats", "Errorstats", true), ("latencystats", "Latencystats", false), ("cluster", "Cluster", true),
-        ("keyspace", "Keyspace", true),
+        ("tiering", "Tiering", false), ("keyspace", "Keyspace", true),
     ]
 
     /// A random replication id, fixed for the life of the process (INFO master_replid).
@@ -129,6 +129,7 @@ public enum InfoCommand {
         case "latencystats": return latencyStatLines(server)
         case "cluster": return [("cluster_enabled", "0")]
         case "keyspace": return keyspaceLines(server)
+        case "tiering": return tieringLines(server)
         default: return []  // modules: none are loaded
         }
     }
@@ -196,9 +197,11 @@ public enum InfoCommand {
             ("maxmemory_policy", config.maxmemoryPolicy),
             ("mem_fragmentation_ratio", twoDecimals(used > 0 ? Double(rss) / Double(used) : 0)),
             ("mem_fragmentation_bytes", String(rss - used)),
-            ("mem_not_counted_for_evict", "0"), ("mem_replication_backlog", "0"),
+            // RocksDB's caches and the background threads' buffers: bounded by the tiering
+            // settings, not by maxmemory.
+            ("mem_not_counted_for_evict", String(max(0, used - server.store.usedMemoryForLimit()))), ("mem_replication_backlog", "0"),
             ("mem_total_replication_buffers", "0"), ("mem_clients_slaves", "0"), ("mem_aof_buffer", "0"),
-            ("mem_allocator", "libc"), ("active_defrag_running", "0"), ("lazyfree_pending_objects", "0"),
+            ("mem_allocator", "jemalloc"), ("active_defrag_running", "0"), ("lazyfree_pending_objects", "0"),
         ]
     }
 
@@ -294,10 +297,48 @@ public enum InfoCommand {
         }
     }
 
+    /// INFO tiering: where the keys are and what moving them cost.
+    static func tieringLines(_ server: ServerContext) -> [(String, String)] {
+        let store = server.store
+        let hot = store.hotKeys, cold = store.coldKeys
+        let indexBytes = store.coldIndexBytes
+        guard let tier = store.tier else {
+            return [("tiering_enabled", "0"), ("hot_keys", String(hot)), ("cold_keys", "0")]
+        }
+        let stats = tier.stats
+        let storage = tier.storage
+        let total = hot + cold
+        return [
+            ("tiering_enabled", "1"), ("hot_keys", String(hot)), ("cold_keys", String(cold)),
+            ("cold_expires", String(store.databases.reduce(0) { $0 + $1.cold.expiresCount })),
+            ("hot_keys_percent", total > 0 ? twoDecimals(Double(hot) * 100 / Double(total)) : "100.00"),
+            ("cold_index_bytes", String(indexBytes)),
+            ("cold_index_bytes_per_key", cold > 0 ? twoDecimals(Double(indexBytes) / Double(cold)) : "0.00"),
+            ("promotions", String(stats.promotions)), ("transient_loads", String(stats.transientLoads)),
+            ("demotions", String(stats.demotions)), ("demoted_bytes", String(stats.demotedBytes)),
+            ("demotions_in_flight", String(tier.inFlightKeys)),
+            ("cold_reads", String(stats.coldReads)), ("cold_read_keys", String(stats.coldReadKeys)),
+            ("cold_read_hits", String(stats.coldReadHits)), ("cold_read_misses", String(stats.coldReadMisses)),
+            ("cold_read_latency_p50_usec", String(tier.readLatencyPercentile(50))),
+            ("cold_read_latency_p99_usec", String(tier.readLatencyPercentile(99))),
+            ("pending_cold_reads", String(tier.pendingReads)),
+            ("cold_expired_keys", String(stats.expiredColdKeys)),
+            ("cold_write_errors", String(stats.writeErrors)), ("cold_read_errors", String(stats.readErrors)),
+            ("rocksdb_sst_bytes", String(storage.integerProperty("rocksdb.total-sst-files-size") ?? 0)),
+            ("rocksdb_live_sst_bytes", String(storage.integerProperty("rocksdb.live-sst-files-size") ?? 0)),
+            ("rocksdb_pending_compaction_bytes",
+             String(storage.integerProperty("rocksdb.estimate-pending-compaction-bytes") ?? 0)),
+            ("rocksdb_memtable_bytes", String(storage.integerProperty("rocksdb.cur-size-all-mem-tables") ?? 0)),
+            ("rocksdb_block_cache_bytes", String(storage.blockCacheUsage)),
+            ("rocksdb_memory", String(tier.rocksDBMemory)),
+            ("used_memory_for_maxmemory", String(store.usedMemoryForLimit())),
+        ]
+    }
+
     static func keyspaceLines(_ server: ServerContext) -> [(String, String)] {
         server.store.databases.compactMap { db in
             guard db.count > 0 else { return nil }
-            return ("db\(db.index)", "keys=\(db.count),expires=\(db.expiresCount),avg_ttl=\(averageTTL(db, server))")
+            return ("db\(db.index)", "keys=\(db.count),expires=\(db.totalExpires),avg_ttl=\(averageTTL(db, server))")
         }
     }
 

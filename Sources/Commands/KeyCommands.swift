@@ -219,6 +219,11 @@ public enum KeyCommands {
     static func randomKey(_ client: Client, _ args: CommandArguments) {
         let db = client.db
         let now = client.server.store.nowMillis
+        // The admission step chose the cold tier and listed keys at a random position.
+        if let listing = client.coldListing, listing.storageID == db.storageID,
+           let entry = listing.entries.first(where: { isLiveColdEntry($0, in: db, now: now) }) {
+            return client.reply.bulk(entry.key)
+        }
         while let slot = db.keys.randomSlot() {
             let expireAt = slot.pointee.expireAt
             if expireAt != 0 && expireAt <= now {

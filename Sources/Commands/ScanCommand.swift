@@ -30,8 +30,26 @@ extension KeyCommands {
             }
             found.append(slot)
         }
-        client.reply.arrayHeader(found.count)
+        var coldFound: [[UInt8]] = []
+        if let listing = client.coldListing, listing.storageID == db.storageID {
+            for entry in listing.entries where isLiveColdEntry(entry, in: db, now: now) {
+                if everything || entry.key.withUnsafeBytes({ GlobMatch.matches(pattern: pattern, subject: $0) }) {
+                    coldFound.append(entry.key)
+                }
+            }
+        }
+        client.reply.arrayHeader(found.count + coldFound.count)
         for slot in found { client.reply.bulk(slot.pointee.key) }
+        for key in coldFound { client.reply.bulk(key) }
+    }
+
+    /// A listed cold key that is still cold (not read back or deleted since it was listed)
+    /// and has not expired.
+    static func isLiveColdEntry(_ entry: ColdListing.Entry, in db: Database, now: Int64) -> Bool {
+        if entry.expireAt != 0 && entry.expireAt <= now { return false }
+        let hash = KeyHash.hash(entry.key)
+        return entry.key.withUnsafeBytes { db.keys.find($0, hash: hash) == nil }
+            && db.cold.contains(ColdIndex.fingerprint(hash))
     }
 
     /// SCAN cursor [MATCH pattern] [COUNT n] [TYPE type].
@@ -66,24 +84,62 @@ extension KeyCommands {
         let store = client.server.store
         let now = store.nowMillis
         // Phase 1: walk buckets. The callback must not modify the table, so it only copies
-        // the candidates (a key copy shares the stored buffer).
+        // the candidates (a key copy shares the stored buffer). Cold keys listed for this
+        // call (see `ColdAdmission`) join the hot keys of the same stretch of positions.
         var candidates: [(key: [UInt8], expired: Bool, type: String)] = []
         var visited = 0  // keys seen before filtering: COUNT measures work, as in Redis 7.0
         let pattern = patternIndex.map { args.bytes($0) }
         var cursor = start
         var budget = count.multipliedReportingOverflow(by: 10).overflow ? Int.max : count * 10
-        repeat {
-            cursor = db.keys.scan(cursor: cursor) { slot in
+        var listing = client.coldListing
+        if let current = listing, current.storageID != db.storageID || current.start != start.bitReversed {
+            listing = nil
+        }
+        var coldNext = 0
+        func takeCold(below end: UInt64?) {
+            guard let listing else { return }
+            while coldNext < listing.entries.count {
+                let entry = listing.entries[coldNext]
+                if let end, entry.position >= end { return }
+                coldNext += 1
+                guard isLiveColdEntry(entry, in: db, now: now) else { continue }
                 visited += 1
+                if let pattern, !entry.key.withUnsafeBytes({ GlobMatch.matches(pattern: pattern, subject: $0) }) {
+                    continue
+                }
+                candidates.append((entry.key, false, ValueCodec.typeName(tag: entry.typeTag) ?? ""))
+            }
+        }
+        repeat {
+            var step: [(key: [UInt8], expired: Bool, type: String, position: UInt64)] = []
+            var stepSeen = 0
+            let next = db.keys.scan(cursor: cursor) { slot in
+                stepSeen += 1
                 if let pattern {
                     let matched = slot.pointee.key.withUnsafeBytes { GlobMatch.matches(pattern: pattern, subject: $0) }
                     if !matched { return }
                 }
                 let expireAt = slot.pointee.expireAt
-                candidates.append((slot.pointee.key, expireAt != 0 && expireAt <= now,
-                                   typeFilter == nil ? "" : slot.pointee.value.typeName))
+                step.append((slot.pointee.key, expireAt != 0 && expireAt <= now,
+                             typeFilter == nil ? "" : slot.pointee.value.typeName, slot.pointee.scanPosition))
             }
+            let stepEnd: UInt64? = next == 0 ? nil : next.bitReversed
             budget -= 1
+            if let coldEnd = listing?.end, stepEnd == nil || coldEnd < stepEnd! {
+                // The cold listing stops inside this step: end the call where it stops. The
+                // hot keys beyond come with the next call, which starts there.
+                for entry in step where entry.position < coldEnd {
+                    visited += 1
+                    candidates.append((entry.key, entry.expired, entry.type))
+                }
+                takeCold(below: coldEnd)
+                cursor = coldEnd.bitReversed
+                break
+            }
+            visited += stepSeen
+            for entry in step { candidates.append((entry.key, entry.expired, entry.type)) }
+            takeCold(below: stepEnd)
+            cursor = next
         } while cursor != 0 && budget >= 0 && visited < count
 
         // Phase 2: filters that may modify the table (expired keys are collected).

@@ -55,6 +55,27 @@ public final class ServerConfig {
     public var lfuLogFactor = 10
     public var lfuDecayTime = 1
 
+    // MARK: Cold tier (RocksDB)
+    /// Demote evicted keys to RocksDB instead of dropping them.
+    public var tiering = true
+    /// The cold tier's RocksDB directory, relative to `dir`.
+    public var tieringDirname = "cold"
+    public var tieringBlockCacheSize = 64 << 20
+    public var tieringWriteBufferSize = 16 << 20
+    public var tieringCompression = "zstd"
+    /// Values at least this long are zstd-compressed by the value codec (0: never).
+    public var tieringValueCompressionThreshold = 4096
+    /// Threads that read cold keys (RocksDB point reads block).
+    public var tieringIOThreads = 4
+    /// When a read of a cold key brings it back to RAM: always, on its second read within
+    /// `tieringPromoteWindow` seconds, or never (writes always bring keys back).
+    public var tieringPromote = "always"
+    public var tieringPromoteWindow = 60
+    /// Upper bound of one demotion batch (one RocksDB write).
+    public var tieringDemoteBatchBytes = 4 << 20
+    /// Test knob: demote every key after every command (all-cold test mode).
+    public var tieringDemoteAll = false
+
     // MARK: Diagnostics
     public var slowlogLogSlowerThan = 10000
     public var slowlogMaxLen = 128

@@ -53,6 +53,19 @@ public final class StrataServer {
 
     private func bindAndStart() throws {
         let config = context.config
+        // The execution thread allocates from an arena of its own: maxmemory counts what
+        // it holds, apart from RocksDB's caches and the background threads' buffers.
+        _ = try? context.eventLoop!.submit { MemoryStats.useOwnArena() }.wait()
+        if config.tiering {
+            let path = config.dir.hasSuffix("/") ? config.dir + config.tieringDirname
+                : config.dir + "/" + config.tieringDirname
+            do {
+                try context.store.openColdTier(path: path, loop: context.eventLoop!)
+            } catch {
+                throw StartupError("cannot open the cold tier in \(path): \(error)")
+            }
+            logger.notice("Cold tier (RocksDB) opened in \(path)")
+        }
         let server = context
         let logger = self.logger
         let bootstrap = ServerBootstrap(group: group)
@@ -163,7 +176,9 @@ public final class StrataServer {
         if !pidfile.isEmpty { unlink(pidfile) }
         let stopped = self.stopped
         let logger = self.logger
+        let store = context.store
         EventLoopFuture.andAllComplete(closes, on: loop).whenComplete { _ in
+            store.closeColdTier()
             logger.notice("Strata is now ready to exit, bye bye...")
             stopped.succeed(())
         }
@@ -206,6 +221,12 @@ enum Cron {
         lastRun = start
         context.store.activeExpireCycle(budgetMicros: periodMicros / activeExpireShare)
         context.store.resizeStep(budgetMicros: resizeBudgetMicros)
+        if let tier = context.store.tier {
+            tier.sampleRocksDBMemory()
+            tier.flushPendingDeletes()
+        }
+        // Demotion also runs without writes (after CONFIG SET maxmemory, say).
+        if context.config.maxmemory > 0 { _ = context.store.checkMemory(adding: false) }
         context.metrics.sample(context.stats, nowMillis: Clock.nowMillis())
         closeIdleClients(context)
     }

@@ -69,4 +69,16 @@ public enum KeyFlags {
     /// The string was modified in place (APPEND, SETRANGE, SETBIT...): OBJECT ENCODING says
     /// "raw" whatever its length, as Redis does.
     public static let rawString: UInt32 = 1 << 24
+    /// RocksDB holds a copy of this key (perhaps older): it is deleted with the key.
+    public static let diskCopy: UInt32 = 1 << 25
+    /// The RocksDB copy equals the value in RAM: demoting the key costs no write.
+    public static let clean: UInt32 = 1 << 26
+    /// The key is in a demotion batch being written; it leaves RAM when the batch is
+    /// written, unless it changed meanwhile.
+    public static let demoting: UInt32 = 1 << 27
+    /// Loaded from RocksDB for one command that does not promote (inspection, or reads
+    /// under `tiering-promote never`): it goes back to the cold tier after the command.
+    public static let transient: UInt32 = 1 << 28
+    /// The flags that describe a key's place in the tiers, not its value.
+    public static let tierFlags: UInt32 = diskCopy | clean | demoting | transient
 }

@@ -19,8 +19,13 @@ public final class WatchState {
 public final class Database {
     public let index: Int
     public private(set) var keys = Keyspace()
-    /// Keys that have an expiry.
+    /// Hot keys that have an expiry.
     public private(set) var expiresCount = 0
+    /// The keys of this database that live only in RocksDB.
+    public private(set) var cold = ColdIndex()
+    /// This database's key prefix in RocksDB. SWAPDB exchanges it with the contents, so
+    /// cold keys never have to be rewritten.
+    public private(set) var storageID: UInt8
     // unowned(unsafe): the store owns its databases and outlives them; a checked unowned
     // reference costs an atomic retain and release on every access (seen in profiles).
     unowned(unsafe) let store: Store
@@ -29,11 +34,16 @@ public final class Database {
 
     init(index: Int, store: Store) {
         self.index = index
+        self.storageID = UInt8(truncatingIfNeeded: index)
         self.store = store
     }
 
-    /// Number of keys (expired keys not yet collected included, as Redis counts them).
-    public var count: Int { keys.count }
+    /// Number of keys in both tiers (expired keys not yet collected included, as Redis
+    /// counts them).
+    public var count: Int { keys.count + cold.count }
+
+    /// Keys with an expiry in both tiers.
+    public var totalExpires: Int { expiresCount + cold.expiresCount }
 
     // MARK: - Lookups
 
@@ -63,6 +73,8 @@ public final class Database {
     public func lookupWrite(_ key: UnsafeRawBufferPointer) -> SlotPointer? {
         guard let slot = find(key) else { return nil }
         touch(slot)
+        // The value is about to change: a RocksDB copy no longer matches it.
+        slot.pointee.meta &= ~KeyFlags.clean
         return slot
     }
 
@@ -84,9 +96,11 @@ public final class Database {
     @discardableResult
     public func add(owned key: [UInt8], _ value: Value, expireAt: Int64 = 0, meta: UInt32? = nil) -> SlotPointer {
         if expireAt != 0 { expiresCount += 1 }
-        let slot = keys.insert(key: key, hash: KeyHash.hash(key), value: value, expireAt: expireAt,
-                               meta: meta ?? AccessTracking.initialMeta(nowMillis: store.nowMillis, lfu: store.lfuPolicy))
-        return slot
+        // A record moved from another key (RENAME, MOVE, COPY) has no RocksDB copy under
+        // this name.
+        let meta = (meta ?? AccessTracking.initialMeta(nowMillis: store.nowMillis, lfu: store.lfuPolicy))
+            & ~KeyFlags.tierFlags
+        return keys.insert(key: key, hash: KeyHash.hash(key), value: value, expireAt: expireAt, meta: meta)
     }
 
     /// SET semantics: creates or overwrites `key` with `value`. The expiry becomes
@@ -94,7 +108,7 @@ public final class Database {
     public func set(_ key: UnsafeRawBufferPointer, _ value: Value, expireAt: Int64 = 0, keepTTL: Bool = false) {
         if let slot = find(key) {
             slot.pointee.value = value
-            slot.pointee.meta &= ~KeyFlags.rawString
+            slot.pointee.meta &= ~(KeyFlags.rawString | KeyFlags.clean)
             if !keepTTL { setExpiry(slot, expireAt) }
             touch(slot)
         } else {
@@ -116,13 +130,18 @@ public final class Database {
     @discardableResult
     public func remove(_ slot: SlotPointer) -> KeySlot {
         if slot.pointee.expireAt != 0 { expiresCount -= 1 }
-        return keys.remove(slot)
+        let record = keys.remove(slot)
+        if record.meta & (KeyFlags.diskCopy | KeyFlags.demoting) != 0 {
+            store.tier?.deleteFromDisk(storageID: storageID, key: record.key)
+        }
+        return record
     }
 
     /// Sets (`at` > 0) or clears (`at` == 0) the expiry of the key at `slot`.
     public func setExpiry(_ slot: SlotPointer, _ at: Int64) {
         let had = slot.pointee.expireAt != 0
         slot.pointee.expireAt = at
+        slot.pointee.meta &= ~KeyFlags.clean  // the RocksDB copy holds the old expiry
         if had && at == 0 { expiresCount -= 1 } else if !had && at != 0 { expiresCount += 1 }
     }
 
@@ -147,9 +166,41 @@ public final class Database {
     /// Removes every key. `async` frees the memory on a background thread.
     public func removeAll(async: Bool) {
         touchAllWatched(ifExistsIn: self, or: nil)
-        store.dirty += keys.count
+        store.dirty += count
         keys.removeAll(freeInBackground: async)
         expiresCount = 0
+        if store.tier != nil {
+            cold.removeAll()
+            store.tier!.dropStorage(storageID)
+        }
+    }
+
+    // MARK: - Tiers
+
+    /// Puts a key read from RocksDB into RAM (the caller checked it is not hot). Its
+    /// RocksDB copy stays and is clean until the key changes.
+    @discardableResult
+    func insertLoaded(key: [UInt8], hash: UInt64, value: Value, expireAt: Int64, transient: Bool) -> SlotPointer {
+        if expireAt != 0 { expiresCount += 1 }
+        var meta = AccessTracking.initialMeta(nowMillis: store.nowMillis, lfu: store.lfuPolicy)
+            | KeyFlags.diskCopy | KeyFlags.clean
+        if transient { meta |= KeyFlags.transient }
+        return keys.insert(key: key, hash: hash, value: value, expireAt: expireAt, meta: meta)
+    }
+
+    /// Moves a hot key whose RocksDB copy is current out of RAM: it becomes cold.
+    func unload(_ slot: SlotPointer) {
+        let expireAt = slot.pointee.expireAt
+        if expireAt != 0 { expiresCount -= 1 }
+        let record = keys.remove(slot)
+        let hash = KeyHash.hash(record.key)
+        cold.insert(ColdIndex.fingerprint(hash), expirySeconds: ColdIndex.expirySeconds(expireAt))
+    }
+
+    /// True when `key` is hot or has an entry in the cold index (which a read confirms).
+    public func mayExist(_ key: UnsafeRawBufferPointer) -> Bool {
+        let hash = KeyHash.hash(key)
+        return keys.find(key, hash: hash) != nil || (cold.count > 0 && cold.contains(ColdIndex.fingerprint(hash)))
     }
 
     // MARK: - WATCH
@@ -181,7 +232,7 @@ public final class Database {
     func touchAllWatched(ifExistsIn a: Database, or b: Database?) {
         for (key, states) in watchers {
             let exists = key.withUnsafeBytes { bytes in
-                a.keys.find(bytes) != nil || (b?.keys.find(bytes) != nil)
+                a.mayExist(bytes) || (b?.mayExist(bytes) ?? false)
             }
             if exists { for state in states { state.dirty = true } }
         }
@@ -193,5 +244,7 @@ public final class Database {
         other.touchAllWatched(ifExistsIn: self, or: other)
         swap(&keys, &other.keys)
         swap(&expiresCount, &other.expiresCount)
+        swap(&cold, &other.cold)
+        swap(&storageID, &other.storageID)
     }
 }

@@ -17,6 +17,9 @@ public struct KeySlot {
 
     @inlinable var hash32: UInt32 { UInt32(truncatingIfNeeded: hashAndMeta) }
 
+    /// The key's place in SCAN order, shared by both tiers (see `ColdKeyFormat.position`).
+    public var scanPosition: UInt64 { UInt64(hash32.bitReversed32) << 32 }
+
     /// The 32 metadata bits (LRU/LFU and flags).
     @inlinable public var meta: UInt32 {
         get { UInt32(truncatingIfNeeded: hashAndMeta >> 32) }
@@ -124,8 +127,9 @@ public final class Keyspace {
     /// Slots allocated in all tables (for memory reporting).
     public var slotCapacity: Int { table.capacity + (draining?.capacity ?? 0) }
 
+    /// The 32 bits of a key's hash that place it in the table (and in SCAN order).
     @inline(__always)
-    static func hash32(_ hash: UInt64) -> UInt32 {
+    public static func hash32(_ hash: UInt64) -> UInt32 {
         let h = UInt32(truncatingIfNeeded: hash >> 32)
         return h < 2 ? h &+ 2 : h
     }
@@ -360,9 +364,16 @@ extension Keyspace.Table {
     }
 }
 
-extension UInt64 {
+extension UInt32 {
+    /// The bits in reverse order.
     @inline(__always)
-    var bitReversed: UInt64 {
+    public var bitReversed32: UInt32 { UInt32(truncatingIfNeeded: UInt64(self).bitReversed >> 32) }
+}
+
+extension UInt64 {
+    /// The bits in reverse order (SCAN cursors count in reverse binary).
+    @inline(__always)
+    public var bitReversed: UInt64 {
         var v = self
         v = ((v >> 1) & 0x5555555555555555) | ((v & 0x5555555555555555) << 1)
         v = ((v >> 2) & 0x3333333333333333) | ((v & 0x3333333333333333) << 2)

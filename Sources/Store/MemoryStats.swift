@@ -14,6 +14,21 @@ public enum MemoryStats {
         Int(strata_malloc_used_bytes()) + strata_table_bytes()
     }
 
+    /// Bytes the execution thread's own allocator arena has handed out plus the keyspace
+    /// tables: the memory `maxmemory` limits (RocksDB's and the background threads'
+    /// allocations come from other arenas). Equals `allocatedBytes()` minus those until
+    /// `useOwnArena()` ran. Refreshes the statistics like `allocatedBytes()`.
+    public static func executionThreadBytes() -> Int {
+        let total = Int(strata_malloc_used_bytes())
+        let own = Int(strata_own_arena_allocated_bytes())
+        return (own > 0 ? own : total) + strata_table_bytes()
+    }
+
+    /// Moves the calling thread's allocations to an arena of their own (call it on the
+    /// execution thread at start).
+    @discardableResult
+    public static func useOwnArena() -> Bool { strata_use_own_arena() == 0 }
+
     /// Resident set size in bytes, from /proc/self/statm.
     public static func residentBytes() -> Int {
         guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }

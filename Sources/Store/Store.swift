@@ -1,4 +1,5 @@
 import Config
+import NIOCore
 
 /// Counters reported by INFO stats.
 public struct KeyspaceStats {
@@ -26,13 +27,54 @@ public final class Store {
     @inline(__always) public var lfuPolicy: Bool { config.isLFUPolicy }
 
     var expireCursors: [Int]
+    var coldExpireCursors: [Int]
     var expireDatabase = 0
+
+    /// The cold tier (nil with `tiering no`, and until the server opens it).
+    public private(set) var tier: ColdTier?
+    /// Which database owns each RocksDB storage id (SWAPDB exchanges them).
+    var storageOwners: [Int]
+    var evictionPool = EvictionPool()
+    var memoryCheckCountdown = 0
+    var lastMemorySample: UInt64 = 0
+    var sampledUsedMemory = 0
 
     public init(config: ServerConfig) {
         self.config = config
         self.expireCursors = Array(repeating: 0, count: config.databases)
+        self.coldExpireCursors = Array(repeating: 0, count: config.databases)
+        self.storageOwners = Array(0..<min(config.databases, 256))
         databases = (0..<config.databases).map { Database(index: $0, store: self) }
     }
+
+    /// Opens the cold tier in `path` (RocksDB), whose results come back on `loop`.
+    public func openColdTier(path: String, loop: EventLoop) throws {
+        // One RocksDB key prefix byte per database; 255 has no end of range to delete to.
+        guard databases.count <= 255 else {
+            throw ColdStorageError("the cold tier supports at most 255 databases")
+        }
+        tier = try ColdTier(store: self, path: path, loop: loop)
+    }
+
+    /// Closes the cold tier (at shutdown).
+    public func closeColdTier() {
+        tier?.close()
+        tier = nil
+    }
+
+    /// The database whose keys live under a RocksDB storage id.
+    @inline(__always)
+    public func database(storageID: UInt8) -> Database? {
+        let id = Int(storageID)
+        return id < storageOwners.count ? databases[storageOwners[id]] : nil
+    }
+
+    /// Keys held in RAM, in all databases.
+    public var hotKeys: Int { databases.reduce(0) { $0 + $1.keys.count } }
+    /// Keys held only in RocksDB, in all databases.
+    public var coldKeys: Int { databases.reduce(0) { $0 + $1.cold.count } }
+    /// Bytes of the cold index, in all databases.
+    public var coldIndexBytes: Int { databases.reduce(0) { $0 + $1.cold.allocatedBytes } }
 
     @inline(__always)
     public func refreshClock() { nowMillis = Clock.nowMillis() }
@@ -46,6 +88,8 @@ public final class Store {
     public func swapDatabases(_ a: Int, _ b: Int) {
         guard a != b else { return }
         databases[a].swapContents(with: databases[b])
+        storageOwners[Int(databases[a].storageID)] = a
+        storageOwners[Int(databases[b].storageID)] = b
     }
 
     /// Keys in all databases.
@@ -83,6 +127,18 @@ public final class Store {
                 } while cursor != 0 && Clock.monotonicNanos() < deadline
                 expireCursors[expireDatabase] = cursor
                 if cursor != 0 { return }  // out of time: continue here next call
+            }
+            if db.cold.expiresCount > 0 {
+                var expired: [UInt64] = []
+                var cursor = coldExpireCursors[expireDatabase]
+                repeat {
+                    cursor = db.cold.sweepExpired(from: cursor, slots: Store.backgroundChunkSlots,
+                                                  nowMillis: nowMillis) { expired.append($0) }
+                } while cursor != 0 && Clock.monotonicNanos() < deadline
+                coldExpireCursors[expireDatabase] = cursor
+                stats.expiredKeys += expired.count
+                tier?.purgeExpired(storageID: db.storageID, fingerprints: expired)
+                if cursor != 0 { return }
             }
             expireDatabase = (expireDatabase + 1) % databases.count
             databasesVisited += 1

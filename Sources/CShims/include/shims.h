@@ -9,6 +9,15 @@ size_t strata_malloc_used_bytes(void);
 /// the last strata_malloc_used_bytes call).
 size_t strata_malloc_resident_bytes(void);
 
+/// Gives the calling thread (the execution thread) a jemalloc arena of its own, so that
+/// its allocations (keys, values, indexes, client buffers) can be told apart from those of
+/// RocksDB and the background threads. Returns 0 on success.
+int strata_use_own_arena(void);
+
+/// Bytes allocated from the arena of strata_use_own_arena (0 before it was called), as
+/// of the last strata_malloc_used_bytes call.
+size_t strata_own_arena_allocated_bytes(void);
+
 /// Adds `delta` to the count of bytes in directly mapped keyspace tables.
 void strata_table_bytes_add(long delta);
 

@@ -1,0 +1,140 @@
+import NIOCore
+import Store
+
+/*
+ The step between "a command may run" and "it runs" that makes tiering invisible:
+
+ - Memory: a command that adds data (`denyoom`, or EXEC of such commands) first lets the
+   store demote (or, with `tiering no`, evict) keys; over maxmemory it waits for the
+   demotions being written, or gets Redis's -OOM error.
+ - Cold keys: every key the command names (its spec's key positions, MOVE's and COPY's
+   other database, every command queued in a transaction with the database it will run
+   in) that is cold is read back first. Only this connection waits.
+ - Listings: KEYS, SCAN and RANDOMKEY name no key but see the cold tier: the cold keys
+   they need are listed from RocksDB first and handed to the handler on the client.
+*/
+extension ServerContext {
+    static let oomError = "OOM command not allowed when used memory > 'maxmemory'."
+
+    /// Commands that look at keys without using their values: they never promote.
+    static let inspectionCommands: Set<String> = [
+        "type", "exists", "ttl", "pttl", "expiretime", "pexpiretime", "object", "dump",
+    ]
+
+    /// The memory check for commands that add data.
+    func memoryAdmission(_ client: Client, _ spec: CommandSpec) -> MemoryVerdict {
+        guard config.maxmemory > 0 else { return .proceed }
+        let addsData = spec.flags.contains(.denyOOM)
+            || (spec.name == "exec" && client.transaction?.contains { $0.spec.flags.contains(.denyOOM) } == true)
+        return addsData ? store.checkMemory() : .proceed
+    }
+
+    /// Starts reading what the command needs from the cold tier; nil when it can run now.
+    func coldAdmission(_ client: Client, _ spec: CommandSpec, _ arguments: CommandArguments,
+                       _ tier: ColdTier) -> EventLoopFuture<Void>? {
+        guard store.databases.contains(where: { $0.cold.count > 0 }) else { return nil }
+        switch spec.name {
+        case "keys": return listingAdmission(client, tier, from: 0, limit: Int.max)
+        case "scan":
+            let cursor = KeyCommands.parseCursor(arguments.bytes(1)) ?? 0
+            return listingAdmission(client, tier, from: cursor.bitReversed,
+                                    limit: ServerContext.scanCount(arguments))
+        case "randomkey": return randomKeyAdmission(client, tier)
+        default: break
+        }
+        let keys = coldCandidateKeys(client, spec, arguments)
+        guard !keys.isEmpty else { return nil }
+        let purpose: ColdTier.LoadPurpose
+        if ServerContext.inspectionCommands.contains(spec.parentName ?? spec.name) {
+            purpose = .inspect
+        } else if spec.flags.contains(.write) || spec.name == "exec" || spec.parentName == "tier" {
+            purpose = .write
+        } else {
+            purpose = .read
+        }
+        return tier.admit(keys, purpose: purpose)
+    }
+
+    /// The keys a command will touch, each with the database it will touch it in.
+    func coldCandidateKeys(_ client: Client, _ spec: CommandSpec,
+                           _ arguments: CommandArguments) -> [(Database, UnsafeRawBufferPointer)] {
+        if spec.name == "exec" {
+            guard let queued = client.transaction else { return [] }
+            var db = client.db
+            var keys: [(Database, UnsafeRawBufferPointer)] = []
+            for entry in queued {
+                if entry.spec.name == "select", let index = entry.arguments.integer(1),
+                   index >= 0 && index < store.databases.count {
+                    db = store.databases[index]
+                    continue
+                }
+                keys += keysOf(entry.spec, entry.arguments, db)
+            }
+            return keys
+        }
+        return keysOf(spec, arguments, client.db)
+    }
+
+    func keysOf(_ spec: CommandSpec, _ arguments: CommandArguments, _ db: Database) -> [(Database, UnsafeRawBufferPointer)] {
+        var keys = spec.keyPositions(arguments).map { (db, arguments.bytes($0)) }
+        // MOVE key db and COPY ... DB db also look at a key in another database.
+        if spec.name == "move", arguments.count == 3, let target = otherDatabase(arguments, 2) {
+            keys.append((target, arguments.bytes(1)))
+        } else if spec.name == "copy", arguments.count >= 5 {
+            for index in 3..<(arguments.count - 1) where arguments.matches(index, "db") {
+                if let target = otherDatabase(arguments, index + 1) { keys.append((target, arguments.bytes(2))) }
+            }
+        }
+        return keys
+    }
+
+    func otherDatabase(_ arguments: CommandArguments, _ index: Int) -> Database? {
+        guard let number = arguments.integer(index), number >= 0 && number < store.databases.count else { return nil }
+        return store.databases[number]
+    }
+
+    /// KEYS and SCAN: lists the cold keys from `position` on (handed over in
+    /// `client.coldListing`), unless that listing is already there.
+    func listingAdmission(_ client: Client, _ tier: ColdTier, from position: UInt64, limit: Int) -> EventLoopFuture<Void>? {
+        let db = client.db
+        guard db.cold.count > 0 else { return nil }
+        if let listing = client.coldListing, listing.storageID == db.storageID, listing.start == position { return nil }
+        return tier.list(storageID: db.storageID, from: position, limit: limit).map { listing in
+            client.coldListing = listing
+        }.recover { _ in
+            client.coldListing = nil
+        }
+    }
+
+    /// RANDOMKEY: picks the tier in proportion to its keys; for the cold tier lists the keys
+    /// at a random fingerprint's position (a few tries if those turn out expired or gone).
+    func randomKeyAdmission(_ client: Client, _ tier: ColdTier, attempt: Int = 0) -> EventLoopFuture<Void>? {
+        let db = client.db
+        if client.coldListing != nil { return nil }
+        guard db.cold.count > 0, Int.random(in: 0..<db.count) < db.cold.count,
+              let fp = db.cold.randomFingerprint() else { return nil }
+        let position = ColdKeyFormat.position(hash32: Keyspace.hash32(fp))
+        return tier.list(storageID: db.storageID, from: position, limit: 1).flatMap { listing in
+            let usable = listing.entries.contains { KeyCommands.isLiveColdEntry($0, in: db, now: Clock.nowMillis()) }
+            if usable || attempt >= 4 {
+                client.coldListing = listing
+                return client.server.eventLoop!.makeSucceededVoidFuture()
+            }
+            return self.randomKeyAdmission(client, tier, attempt: attempt + 1)
+                ?? client.server.eventLoop!.makeSucceededVoidFuture()
+        }
+    }
+
+    /// SCAN's COUNT option (the handler validates it; a bad one gets the default here).
+    static func scanCount(_ arguments: CommandArguments) -> Int {
+        var index = 2
+        var count = KeyCommands.defaultScanCount
+        while index + 1 < arguments.count {
+            if arguments.matches(index, "count"), let value = arguments.integer(index + 1), value >= 1 {
+                count = min(value, 100_000)
+            }
+            index += 2
+        }
+        return count
+    }
+}

@@ -1,0 +1,478 @@
+import Config
+import Dispatch
+import NIOCore
+
+/// Counters for INFO tiering.
+public struct ColdTierStats {
+    public var promotions = 0
+    public var demotions = 0
+    public var demotedBytes = 0
+    /// Keys brought into RAM for one command only (inspection, or `tiering-promote` said no).
+    public var transientLoads = 0
+    /// Background read requests, and the keys they asked for.
+    public var coldReads = 0
+    public var coldReadKeys = 0
+    public var coldReadHits = 0
+    /// Keys whose fingerprint was in the index but which RocksDB did not have (another key
+    /// with the same 64-bit hash), or that were gone when the read came back.
+    public var coldReadMisses = 0
+    public var expiredColdKeys = 0
+    public var writeErrors = 0
+    public var readErrors = 0
+    public init() {}
+}
+
+/*
+ The cold tier: RocksDB behind the hot tier, driven from the execution thread.
+
+ Threads. The execution thread never touches the disk. Demotion batches, deletes and the
+ key listings of SCAN/KEYS/RANDOMKEY run on one serial *writer* queue, so they happen in
+ the order the execution thread asked for them; point reads run on `tiering-io-threads`
+ reader queues. Every result comes back as a task on the execution event loop, and NIO runs
+ a loop's tasks in the order they were queued, so a listing sees every demotion that was
+ committed before it and none that was committed after (those keys are still hot when the
+ listing's command runs, and the hot side reports them).
+
+ One truth per key. A key is hot (in RAM, authoritative), cold (an entry in its database's
+ `ColdIndex` and a value in RocksDB) or absent, never two at once:
+ - a read puts the key in RAM and removes its index entry at the same moment; the RocksDB
+   copy stays, flagged `clean` until the key changes, so demoting it again is free;
+ - a demotion writes the value, and only when the write is done (back on the execution
+   thread) does the key leave RAM and gain its index entry, and only if it did not change
+   meanwhile;
+ - a read whose key was demoted again while the read was in flight is discarded (`stale`),
+   and the waiting command asks again;
+ - deleting a hot key that has a RocksDB copy queues the copy's delete behind every write
+   queued before it.
+*/
+public final class ColdTier {
+    unowned(unsafe) let store: Store
+    public let storage: ColdStorage
+    let loop: EventLoop
+    let writer = DispatchQueue(label: "strata.cold.writer")
+    let maintenance = DispatchQueue(label: "strata.cold.maintenance")
+    let readers: [DispatchQueue]
+    var nextReader = 0
+    public var stats = ColdTierStats()
+
+    /// Reads in flight, by RocksDB key: a second command waiting for the same key joins it.
+    var pending: [[UInt8]: PendingRead] = [:]
+    /// Bumped whenever a key becomes cold; a key found absent despite its fingerprint is
+    /// trusted absent only within the same epoch.
+    var epoch: UInt64 = 0
+    var knownAbsent: [[UInt8]: UInt64] = [:]
+    /// Keys loaded for one command that must go back after it (storage id, key).
+    var transientKeys: [(UInt8, [UInt8])] = []
+    /// RocksDB deletes not yet handed to the writer: they go first in its next write.
+    var pendingDeletes = ColdBatch()
+    var deleteFlushScheduled = false
+    /// The demotion batch being filled.
+    var batch = DemotionBatch()
+    public internal(set) var inFlightBatches = 0
+    public internal(set) var inFlightKeys = 0
+    /// Estimated bytes of RAM that the batches in flight free when they are committed.
+    public internal(set) var inFlightBytes = 0
+    /// Commands waiting for memory, woken by the next commit.
+    var memoryWaiters: [EventLoopPromise<Void>] = []
+    /// Recent cold-read latencies in microseconds (for INFO's p50/p99).
+    var readLatencies = LatencySamples(capacity: 4096)
+    /// Last cold read of each fingerprint, for `tiering-promote second-touch`.
+    var recentReads: [UInt64: Int64] = [:]
+    /// Deletes of expired cold keys since the last compaction of the whole range.
+    var expiredSinceCompaction = 0
+    var compactionRunning = false
+
+    final class PendingRead {
+        let storageID: UInt8
+        let key: [UInt8]
+        let hash: UInt64
+        let rocksKey: [UInt8]
+        var promote: Bool
+        var stale = false
+        let promise: EventLoopPromise<Void>
+
+        init(storageID: UInt8, key: [UInt8], hash: UInt64, rocksKey: [UInt8], promote: Bool,
+             promise: EventLoopPromise<Void>) {
+            self.storageID = storageID
+            self.key = key
+            self.hash = hash
+            self.rocksKey = rocksKey
+            self.promote = promote
+            self.promise = promise
+        }
+    }
+
+    /// Opens (recreating) the RocksDB directory `path`.
+    public init(store: Store, path: String, loop: EventLoop) throws {
+        let config = store.config
+        self.store = store
+        self.loop = loop
+        // Until the durability work makes RocksDB a consistent image, its content from an
+        // earlier run is not a truth: start empty.
+        try? ColdStorage.destroy(path: path)
+        var options = ColdStorageOptions(path: path)
+        options.blockCacheBytes = config.tieringBlockCacheSize
+        options.writeBufferBytes = config.tieringWriteBufferSize
+        options.compression = ColdCompression(rawValue: config.tieringCompression) ?? .zstd
+        storage = try ColdStorage(options: options)
+        readers = (0..<max(1, config.tieringIOThreads)).map { DispatchQueue(label: "strata.cold.read.\($0)") }
+    }
+
+    /// Waits for queued writes and closes RocksDB.
+    public func close() {
+        flushPendingDeletes()
+        writer.sync {}
+        maintenance.sync {}
+        for reader in readers { reader.sync {} }
+        storage.close()
+    }
+
+    // MARK: - Reads
+
+    public enum LoadPurpose {
+        /// The command changes the key: it stays in RAM.
+        case write
+        /// A read: `tiering-promote` decides whether the key stays in RAM.
+        case read
+        /// TYPE, EXISTS, TTL, OBJECT...: the key goes back to the cold tier afterwards.
+        case inspect
+    }
+
+    /// Starts reading those of `keys` that are cold. Returns nil when none is, else a
+    /// future that completes when they are in RAM (the command must then be dispatched
+    /// again: a key may have gone cold again meanwhile).
+    public func admit(_ keys: [(Database, UnsafeRawBufferPointer)], purpose: LoadPurpose) -> EventLoopFuture<Void>? {
+        var futures: [EventLoopFuture<Void>] = []
+        var reads: [PendingRead] = []
+        for (db, key) in keys {
+            guard db.cold.count > 0 else { continue }
+            let hash = KeyHash.hash(key)
+            if db.keys.find(key, hash: hash) != nil { continue }
+            guard db.cold.contains(ColdIndex.fingerprint(hash)) else { continue }
+            let rocksKey = ColdKeyFormat.encode(storageID: db.storageID, hash32: Keyspace.hash32(hash), key: key)
+            if knownAbsent[rocksKey] == epoch { continue }
+            let promote = wantsPromotion(purpose, hash)
+            if let read = pending[rocksKey] {
+                read.promote = read.promote || promote
+                futures.append(read.promise.futureResult)
+                continue
+            }
+            let read = PendingRead(storageID: db.storageID, key: [UInt8](key), hash: hash, rocksKey: rocksKey,
+                                   promote: promote, promise: loop.makePromise())
+            pending[rocksKey] = read
+            reads.append(read)
+            futures.append(read.promise.futureResult)
+        }
+        if futures.isEmpty { return nil }
+        if !reads.isEmpty { submit(reads) }
+        return futures.count == 1 ? futures[0] : EventLoopFuture.andAllComplete(futures, on: loop)
+    }
+
+    func wantsPromotion(_ purpose: LoadPurpose, _ hash: UInt64) -> Bool {
+        switch purpose {
+        case .write: return true
+        case .inspect: return false
+        case .read:
+            switch store.config.tieringPromote {
+            case "never": return false
+            case "second-touch":
+                let now = store.nowMillis
+                let window = Int64(store.config.tieringPromoteWindow) * 1000
+                if let last = recentReads[hash], now - last <= window {
+                    recentReads[hash] = nil
+                    return true
+                }
+                if recentReads.count >= 65536 { recentReads.removeAll(keepingCapacity: true) }
+                recentReads[hash] = now
+                return false
+            default: return true
+            }
+        }
+    }
+
+    func submit(_ reads: [PendingRead]) {
+        stats.coldReads += 1
+        stats.coldReadKeys += reads.count
+        let queue = readers[nextReader]
+        nextReader = (nextReader + 1) % readers.count
+        let job = UncheckedBox((reads.map(\.rocksKey), Clock.monotonicNanos()))
+        let storage = self.storage
+        let loop = self.loop
+        queue.async {
+            let (keys, started) = job.value
+            let results: [[UInt8]?]
+            var failed = false
+            do {
+                results = try storage.multiGet(keys)
+            } catch {
+                results = Array(repeating: nil, count: keys.count)
+                failed = true
+            }
+            let done = UncheckedBox(results)
+            loop.execute { [self] in
+                self.complete(reads, done.value, failed: failed, startedAt: started)
+            }
+        }
+    }
+
+    /// Back on the execution thread: puts the keys read into RAM, then wakes the commands
+    /// (only after every key is in place: a woken command runs at once).
+    func complete(_ reads: [PendingRead], _ results: [[UInt8]?], failed: Bool, startedAt: UInt64) {
+        readLatencies.record(Int((Clock.monotonicNanos() &- startedAt) / 1000))
+        if failed { stats.readErrors += 1 }
+        store.refreshClock()
+        for (index, read) in reads.enumerated() {
+            if pending[read.rocksKey] === read { pending[read.rocksKey] = nil }
+            install(read, results[index])
+        }
+        for read in reads { read.promise.succeed(()) }
+    }
+
+    func install(_ read: PendingRead, _ bytes: [UInt8]?) {
+        guard !read.stale, let db = store.database(storageID: read.storageID) else { return }
+        if read.key.withUnsafeBytes({ db.keys.find($0, hash: read.hash) }) != nil { return }  // written meanwhile
+        let fp = ColdIndex.fingerprint(read.hash)
+        guard db.cold.contains(fp) else { return }  // deleted, expired or flushed meanwhile
+        guard let bytes else {
+            stats.coldReadMisses += 1
+            knownAbsent[read.rocksKey] = epoch
+            if knownAbsent.count > 4096 { knownAbsent = [read.rocksKey: epoch] }
+            return
+        }
+        let decoded: (value: Value, expireAt: Int64)
+        do {
+            decoded = try ValueCodec.decode(bytes)
+        } catch {
+            stats.readErrors += 1
+            knownAbsent[read.rocksKey] = epoch
+            return
+        }
+        stats.coldReadHits += 1
+        db.cold.remove(fp)
+        if decoded.expireAt != 0 && decoded.expireAt <= store.nowMillis {
+            stats.expiredColdKeys += 1
+            store.stats.expiredKeys += 1
+            deleteFromDisk(storageID: read.storageID, key: read.key)
+            read.key.withUnsafeBytes { db.modified($0, countsAsDirty: false) }
+            return
+        }
+        db.insertLoaded(key: read.key, hash: read.hash, value: decoded.value, expireAt: decoded.expireAt,
+                        transient: !read.promote)
+        if read.promote {
+            stats.promotions += 1
+        } else {
+            stats.transientLoads += 1
+            transientKeys.append((read.storageID, read.key))
+        }
+    }
+
+    /// After each command: keys loaded only for it go back to the cold tier (free: their
+    /// RocksDB copy is current unless the command changed them, and then they stay).
+    public func afterCommand() {
+        if !transientKeys.isEmpty {
+            for (storageID, key) in transientKeys {
+                guard let db = store.database(storageID: storageID),
+                      let slot = key.withUnsafeBytes({ db.keys.find($0) }) else { continue }
+                let meta = slot.pointee.meta
+                guard meta & KeyFlags.transient != 0 else { continue }
+                slot.pointee.meta = meta & ~KeyFlags.transient
+                if meta & KeyFlags.clean != 0 && meta & KeyFlags.demoting == 0 { unload(db, slot) }
+            }
+            transientKeys.removeAll(keepingCapacity: true)
+        }
+        if store.config.tieringDemoteAll { demoteEverything() }
+    }
+
+    // MARK: - Deletes
+
+    /// Queues the delete of `key`'s RocksDB copy behind every write queued before it.
+    public func deleteFromDisk(storageID: UInt8, key: [UInt8]) {
+        let rocksKey = key.withUnsafeBytes { ColdKeyFormat.encode(storageID: storageID, key: $0) }
+        pendingDeletes.delete(rocksKey)
+        if !deleteFlushScheduled {
+            deleteFlushScheduled = true
+            loop.execute { [self] in self.flushPendingDeletes() }
+        }
+    }
+
+    /// Hands the queued deletes to the writer.
+    public func flushPendingDeletes() {
+        deleteFlushScheduled = false
+        guard !pendingDeletes.isEmpty else { return }
+        let deletes = UncheckedBox(pendingDeletes)
+        pendingDeletes = ColdBatch()
+        let storage = self.storage
+        let loop = self.loop
+        writer.async {
+            do {
+                try storage.write(deletes.value)
+            } catch {
+                loop.execute { [self] in self.stats.writeErrors += 1 }
+            }
+        }
+    }
+
+    /// FLUSHDB/FLUSHALL: removes every RocksDB key of a database.
+    func dropStorage(_ storageID: UInt8) {
+        flushPendingDeletes()
+        var drop = ColdBatch()
+        // Storage ids stop at 254 (see `Store.openColdTier`), so the range has an end.
+        drop.deleteRange(from: ColdKeyFormat.prefix(storageID: storageID),
+                         to: ColdKeyFormat.prefixEnd(storageID: storageID)!)
+        let job = UncheckedBox(drop)
+        let storage = self.storage
+        writer.async { try? storage.write(job.value) }
+        epoch &+= 1
+        knownAbsent.removeAll()
+    }
+
+    // MARK: - Expiry
+
+    /// Deletes, in the background, the RocksDB values of cold keys whose index entries the
+    /// active expiry cycle removed: every value under the fingerprint's position whose own
+    /// header says it expired (other keys sharing the 32-bit position are kept).
+    func purgeExpired(storageID: UInt8, fingerprints: [UInt64]) {
+        guard !fingerprints.isEmpty else { return }
+        stats.expiredColdKeys += fingerprints.count
+        expiredSinceCompaction += fingerprints.count
+        flushPendingDeletes()
+        let job = UncheckedBox(fingerprints)
+        let storage = self.storage
+        writer.async {
+            let now = Clock.nowMillis()
+            var deletes = ColdBatch()
+            for fp in job.value {
+                let position = ColdKeyFormat.position(hash32: Keyspace.hash32(fp))
+                let start = ColdKeyFormat.seekKey(storageID: storageID, position: position)
+                try? storage.forEach(from: start, to: nil) { key, value in
+                    guard let decoded = ColdKeyFormat.decode(key), decoded.storageID == storageID,
+                          UInt64(decoded.reversedHash) << 32 == position else { return false }
+                    if let header = ValueCodec.header(value), header.expireAt != 0, header.expireAt <= now {
+                        deletes.delete([UInt8](key))
+                    }
+                    return true
+                }
+            }
+            if !deletes.isEmpty { try? storage.write(deletes) }
+        }
+        maybeCompact()
+    }
+
+    /// After many expired keys were deleted, compacts RocksDB so that their space (and the
+    /// delete markers) go away; the compaction filter also drops expired values it meets.
+    func maybeCompact() {
+        let cold = store.databases.reduce(0) { $0 + $1.cold.count }
+        guard !compactionRunning, expiredSinceCompaction >= 1000,
+              expiredSinceCompaction * 10 >= cold + expiredSinceCompaction else { return }
+        compactionRunning = true
+        expiredSinceCompaction = 0
+        let storage = self.storage
+        writer.async { [maintenance, loop] in
+            // Behind the deletes just queued, then off the writer so demotions go on.
+            maintenance.async {
+                storage.compact(from: nil, to: nil)
+                loop.execute { [self] in self.compactionRunning = false }
+            }
+        }
+    }
+
+    // MARK: - Listings (SCAN, KEYS, RANDOMKEY)
+
+    /// Lists cold keys of a database from `position` on, in position order: at least
+    /// `limit` entries (all those sharing the last one's position), on the writer queue so
+    /// that the listing is ordered with demotions. The result's `end` is the position up to
+    /// which the listing is complete (nil: to the end).
+    public func list(storageID: UInt8, from position: UInt64, limit: Int) -> EventLoopFuture<ColdListing> {
+        let promise = loop.makePromise(of: ColdListing.self)
+        flushPendingDeletes()
+        let storage = self.storage
+        writer.async {
+            var entries: [ColdListing.Entry] = []
+            var end: UInt64? = nil
+            let start = ColdKeyFormat.seekKey(storageID: storageID, position: position)
+            do {
+                try storage.forEach(from: start, to: ColdKeyFormat.prefixEnd(storageID: storageID)) { key, value in
+                    guard let decoded = ColdKeyFormat.decode(key) else { return true }
+                    let entryPosition = UInt64(decoded.reversedHash) << 32
+                    if entries.count >= limit && entryPosition != entries.last!.position {
+                        end = entryPosition
+                        return false
+                    }
+                    let header = ValueCodec.header(value)
+                    entries.append(ColdListing.Entry(key: decoded.key, position: entryPosition,
+                                                     typeTag: header?.typeTag ?? 0, expireAt: header?.expireAt ?? 0))
+                    return true
+                }
+                promise.succeed(ColdListing(storageID: storageID, start: position, entries: entries, end: end))
+            } catch {
+                promise.fail(error)
+            }
+        }
+        return promise.futureResult
+    }
+
+    // MARK: - Memory
+
+    /// Bytes RocksDB itself holds in memory (memtables, block cache, index and filter
+    /// blocks): fixed by configuration, outside maxmemory.
+    public private(set) var rocksDBMemory = 0
+
+    /// Refreshes the RocksDB figures (from the cron: the property reads take a lock).
+    public func sampleRocksDBMemory() {
+        let memtables = Int(storage.integerProperty("rocksdb.cur-size-all-mem-tables") ?? 0)
+        let readers = Int(storage.integerProperty("rocksdb.estimate-table-readers-mem") ?? 0)
+        rocksDBMemory = memtables + readers + storage.blockCacheUsage
+    }
+
+    /// Read latency percentile in microseconds.
+    public func readLatencyPercentile(_ p: Double) -> Int { readLatencies.percentile(p) }
+
+    public var pendingReads: Int { pending.count }
+}
+
+/// A listing of cold keys (see `ColdTier.list`).
+public struct ColdListing {
+    public struct Entry {
+        public let key: [UInt8]
+        public let position: UInt64
+        public let typeTag: UInt8
+        public let expireAt: Int64
+    }
+    public let storageID: UInt8
+    public let start: UInt64
+    public let entries: [Entry]
+    /// Entries are complete for positions below this (nil: up to the end).
+    public let end: UInt64?
+}
+
+/// Hands a value to another thread. Used for data the execution thread no longer touches
+/// (or shares copy-on-write), which Swift cannot prove Sendable.
+final class UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
+
+/// A ring of recent samples, for percentiles in INFO.
+struct LatencySamples {
+    var samples: [Int]
+    var next = 0
+    var filled = false
+
+    init(capacity: Int) { samples = Array(repeating: 0, count: capacity) }
+
+    mutating func record(_ value: Int) {
+        samples[next] = value
+        next += 1
+        if next == samples.count {
+            next = 0
+            filled = true
+        }
+    }
+
+    func percentile(_ p: Double) -> Int {
+        let count = filled ? samples.count : next
+        guard count > 0 else { return 0 }
+        let sorted = samples[0..<count].sorted()
+        return sorted[min(count - 1, Int(Double(count - 1) * p / 100.0 + 0.5))]
+    }
+}

@@ -1,0 +1,168 @@
+import Dispatch
+import NIOCore
+
+/// Keys on their way to RocksDB: the values are shared with RAM (copy-on-write), encoded
+/// on the writer thread.
+struct DemotionBatch {
+    struct Item {
+        let storageID: UInt8
+        let key: [UInt8]
+        let rocksKey: [UInt8]
+        let value: Value
+        let expireAt: Int64
+        /// RAM the key frees when it leaves (estimate).
+        let bytes: Int
+    }
+    var items: [Item] = []
+    var bytes = 0
+    var isEmpty: Bool { items.isEmpty }
+}
+
+/*
+ Demotion: the eviction policy picks a victim, and with tiering on it is written to
+ RocksDB instead of being dropped. A victim whose RocksDB copy is current (promoted and
+ never changed) leaves RAM at once. Others are flagged `demoting`, collected into one
+ batch (at most `tiering-demote-batch-bytes`) and written by the writer thread; when the
+ write is done, each key that is still flagged and unchanged leaves RAM. A key that changed
+ in between stays hot (its RocksDB copy is then older, and is overwritten or deleted later).
+*/
+extension ColdTier {
+    /// Demotes the key at `slot`; returns the RAM it frees (now or when its batch is written).
+    @discardableResult
+    public func demote(_ db: Database, _ slot: SlotPointer) -> Int {
+        let meta = slot.pointee.meta
+        if meta & KeyFlags.demoting != 0 { return 0 }
+        let bytes = ColdTier.estimatedBytes(slot)
+        if meta & (KeyFlags.clean | KeyFlags.diskCopy) == KeyFlags.clean | KeyFlags.diskCopy {
+            unload(db, slot)
+            return bytes
+        }
+        slot.pointee.meta = meta | KeyFlags.demoting | KeyFlags.clean | KeyFlags.diskCopy
+        let key = slot.pointee.key
+        let rocksKey = key.withUnsafeBytes { ColdKeyFormat.encode(storageID: db.storageID, key: $0) }
+        batch.items.append(.init(storageID: db.storageID, key: key, rocksKey: rocksKey, value: slot.pointee.value,
+                                 expireAt: slot.pointee.expireAt, bytes: bytes))
+        batch.bytes += bytes
+        if batch.bytes >= store.config.tieringDemoteBatchBytes { flushDemotions() }
+        return bytes
+    }
+
+    /// RAM a key holds beyond its table slot: key and value buffers with their headers.
+    static func estimatedBytes(_ slot: SlotPointer) -> Int {
+        let valueBytes: Int
+        switch slot.pointee.value {
+        case .string(let bytes): valueBytes = bytes.count
+        }
+        return slot.pointee.key.count + valueBytes + 64
+    }
+
+    /// A key whose RocksDB copy is current leaves RAM.
+    func unload(_ db: Database, _ slot: SlotPointer) {
+        stats.demotions += 1
+        db.unload(slot)
+        epoch &+= 1
+    }
+
+    /// Hands the batch being filled to the writer. With `wait`, returns only once it is
+    /// written and committed (the all-cold test mode and TIER DEMOTE use that).
+    public func flushDemotions(wait: Bool = false) {
+        guard !batch.isEmpty else {
+            if wait { flushPendingDeletes(); writer.sync {} }
+            return
+        }
+        let items = batch
+        batch = DemotionBatch()
+        inFlightBatches += 1
+        inFlightKeys += items.items.count
+        inFlightBytes += items.bytes
+        var write = pendingDeletes  // deletes asked for earlier go first
+        pendingDeletes = ColdBatch()
+        deleteFlushScheduled = false
+        let threshold = store.config.tieringValueCompressionThreshold
+        let job = UncheckedBox((items, write))
+        write = ColdBatch()
+        let storage = self.storage
+        let encodeAndWrite: @Sendable () -> Bool = {
+            var (items, write) = job.value
+            for item in items.items {
+                write.put(item.rocksKey, ValueCodec.encode(item.value, expireAt: item.expireAt,
+                                                           compressionThreshold: threshold))
+            }
+            do {
+                try storage.write(write)
+                return true
+            } catch {
+                return false
+            }
+        }
+        if wait {
+            let written = writer.sync(execute: encodeAndWrite)
+            commit(items, written: written)
+        } else {
+            let loop = self.loop
+            writer.async {
+                let written = encodeAndWrite()
+                loop.execute { [self] in self.commit(job.value.0, written: written) }
+            }
+        }
+    }
+
+    /// Back on the execution thread after a batch was written.
+    func commit(_ items: DemotionBatch, written: Bool) {
+        inFlightBatches -= 1
+        inFlightKeys -= items.items.count
+        inFlightBytes -= items.bytes
+        if !written { stats.writeErrors += 1 }
+        for item in items.items {
+            guard let db = store.database(storageID: item.storageID),
+                  let slot = item.key.withUnsafeBytes({ db.keys.find($0) }) else { continue }
+            let meta = slot.pointee.meta
+            guard meta & KeyFlags.demoting != 0 else { continue }
+            slot.pointee.meta = meta & ~KeyFlags.demoting
+            guard written else {
+                slot.pointee.meta &= ~KeyFlags.clean
+                continue
+            }
+            guard meta & KeyFlags.clean != 0 else { continue }  // changed while being written
+            stats.demotedBytes += item.bytes
+            // A read of this key still in flight read an older copy (or none).
+            pending[item.rocksKey]?.stale = true
+            unload(db, slot)
+        }
+        wakeMemoryWaiters()
+    }
+
+    func wakeMemoryWaiters() {
+        guard !memoryWaiters.isEmpty else { return }
+        let waiters = memoryWaiters
+        memoryWaiters.removeAll()
+        for waiter in waiters { waiter.succeed(()) }
+    }
+
+    /// A future that completes at the next commit (or soon, to look again).
+    func waitForMemory() -> EventLoopFuture<Void> {
+        let promise = loop.makePromise(of: Void.self)
+        memoryWaiters.append(promise)
+        if memoryWaiters.count == 1 {
+            loop.scheduleTask(in: .milliseconds(10)) { [self] in self.wakeMemoryWaiters() }
+        }
+        return promise.futureResult
+    }
+
+    /// Demotes every hot key of every database and waits for the write (the all-cold test
+    /// mode runs this after each command; TIER DEMOTE-ALL runs it on request).
+    public func demoteEverything() {
+        var any = false
+        for db in store.databases where db.keys.count > 0 {
+            var keys: [[UInt8]] = []
+            keys.reserveCapacity(db.keys.count)
+            db.keys.forEach { slot in keys.append(slot.pointee.key) }
+            for key in keys {
+                guard let slot = key.withUnsafeBytes({ db.keys.find($0) }) else { continue }
+                demote(db, slot)
+                any = true
+            }
+        }
+        if any || !batch.isEmpty { flushDemotions(wait: true) }
+    }
+}

@@ -1,0 +1,158 @@
+import NIOCore
+
+/*
+ Choosing keys to take out of RAM when memory passes maxmemory, as Redis's evict.c does:
+ sample `maxmemory-samples` keys of each database, keep the best candidates in a pool of
+ 16 (the longest idle for LRU, the lowest counter for LFU, the nearest expiry for TTL) and
+ take the best of the pool; the random policies take any key. `volatile-*` policies only
+ consider keys with an expiry.
+
+ With tiering the chosen keys are demoted to RocksDB (nothing is lost); with `tiering no`
+ they are deleted, exactly as Redis evicts.
+*/
+struct EvictionPool {
+    struct Candidate {
+        var score: UInt64
+        var database: Int
+        var key: [UInt8]
+    }
+    static let size = 16
+    /// Sorted by score, best (highest) last.
+    var candidates: [Candidate] = []
+
+    mutating func offer(_ candidate: Candidate) {
+        if candidates.count == EvictionPool.size {
+            guard candidate.score > candidates[0].score else { return }
+            candidates.removeFirst()
+        }
+        if candidates.contains(where: { $0.database == candidate.database && $0.key == candidate.key }) { return }
+        let index = candidates.firstIndex { $0.score > candidate.score } ?? candidates.count
+        candidates.insert(candidate, at: index)
+    }
+}
+
+/// What a command that adds data may do now that memory was checked.
+public enum MemoryVerdict {
+    case proceed
+    /// Memory is over the limit while demotions are being written: wait for them.
+    case wait(EventLoopFuture<Void>)
+    /// Over the limit and nothing can be freed: Redis's -OOM error.
+    case outOfMemory
+}
+
+extension Store {
+    /// Memory that counts against maxmemory: what the execution thread allocated (keys,
+    /// values, the cold index, client buffers), not RocksDB's own memory (block cache,
+    /// memtables), which configuration bounds separately.
+    public func usedMemoryForLimit() -> Int {
+        MemoryStats.executionThreadBytes()
+    }
+
+    /// Checks memory before a command that may add data (and from the cron with
+    /// `adding: false`), demoting or evicting keys as the policy says.
+    public func checkMemory(adding: Bool = true) -> MemoryVerdict {
+        let limit = config.maxmemory
+        guard limit > 0 else { return .proceed }
+        // Reading jemalloc's statistics costs about a microsecond: refresh at most every
+        // 32 writes or every millisecond, whichever comes first.
+        memoryCheckCountdown -= 1
+        let now = Clock.monotonicNanos()
+        if memoryCheckCountdown <= 0 || now &- lastMemorySample > 1_000_000 || !adding {
+            memoryCheckCountdown = 32
+            lastMemorySample = now
+            sampledUsedMemory = usedMemoryForLimit()
+        }
+        let used = sampledUsedMemory
+        let noEviction = config.maxmemoryPolicy == "noeviction"
+        if let tier, !noEviction {
+            // Demote from 95% of the limit down to 90%, in the background.
+            let start = limit / 100 * 95
+            if used > start {
+                var toFree = used - limit / 100 * 90 - tier.inFlightBytes - tier.batch.bytes
+                var attempts = 0
+                while toFree > 0 && attempts < 100_000 {
+                    guard let (db, slot) = nextVictim() else { break }
+                    toFree -= tier.demote(db, slot)
+                    attempts += 1
+                }
+                tier.flushDemotions()
+                sampledUsedMemory = usedMemoryForLimit()
+            }
+            guard adding && sampledUsedMemory > limit else { return .proceed }
+            if tier.inFlightBatches > 0 { return .wait(tier.waitForMemory()) }
+            return .outOfMemory
+        }
+        guard used > limit else { return .proceed }
+        if noEviction { return adding ? .outOfMemory : .proceed }
+        // tiering no: delete victims until under the limit, as Redis's performEvictions.
+        var toFree = used - limit
+        while toFree > 0 {
+            guard let (db, slot) = nextVictim() else { return adding ? .outOfMemory : .proceed }
+            toFree -= ColdTier.estimatedBytes(slot)
+            let record = db.remove(slot)
+            stats.evictedKeys += 1
+            record.key.withUnsafeBytes { db.modified($0, countsAsDirty: false) }
+        }
+        sampledUsedMemory = usedMemoryForLimit()
+        return .proceed
+    }
+
+    /// The next key the policy takes out of RAM, or nil when there is none.
+    func nextVictim() -> (Database, SlotPointer)? {
+        let policy = config.maxmemoryPolicy
+        let volatileOnly = policy.hasPrefix("volatile")
+        if policy.hasSuffix("random") {
+            let candidates = databases.filter { $0.keys.count > 0 }
+            guard !candidates.isEmpty else { return nil }
+            for _ in 0..<64 {
+                let db = candidates.randomElement()!
+                guard let slot = db.keys.randomSlot() else { continue }
+                let meta = slot.pointee.meta
+                if meta & KeyFlags.demoting != 0 { continue }
+                if volatileOnly && slot.pointee.expireAt == 0 { continue }
+                return (db, slot)
+            }
+            return nil
+        }
+        for _ in 0..<16 {
+            fillEvictionPool(volatileOnly: volatileOnly, policy: policy)
+            while let best = evictionPool.candidates.popLast() {
+                let db = databases[best.database]
+                guard let slot = best.key.withUnsafeBytes({ db.keys.find($0) }) else { continue }
+                if slot.pointee.meta & KeyFlags.demoting != 0 { continue }
+                return (db, slot)
+            }
+        }
+        return nil
+    }
+
+    func fillEvictionPool(volatileOnly: Bool, policy: String) {
+        let samples = config.maxmemorySamples
+        let now = nowMillis
+        for db in databases where db.keys.count > 0 {
+            if volatileOnly && db.expiresCount == 0 { continue }
+            var taken = 0
+            var tries = 0
+            while taken < samples && tries < samples * 8 {
+                tries += 1
+                guard let slot = db.keys.randomSlot() else { break }
+                let meta = slot.pointee.meta
+                if meta & KeyFlags.demoting != 0 { continue }
+                let expireAt = slot.pointee.expireAt
+                if volatileOnly && expireAt == 0 { continue }
+                taken += 1
+                let score: UInt64
+                if policy.hasSuffix("lfu") {
+                    let counter = AccessTracking.lfuDecayedCounter(meta: meta, nowMillis: now,
+                                                                   decayMinutes: config.lfuDecayTime)
+                    score = UInt64(255 - counter)
+                } else if policy.hasSuffix("ttl") {
+                    score = UInt64.max - UInt64(max(0, expireAt))
+                } else {
+                    score = UInt64(AccessTracking.idleSeconds(meta: meta, nowMillis: now))
+                }
+                evictionPool.offer(.init(score: score, database: db.index, key: slot.pointee.key))
+            }
+        }
+    }
+}

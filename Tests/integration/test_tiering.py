@@ -1,0 +1,341 @@
+"""The cold tier: demotion to RocksDB, reads back, both tiers seen as one.
+
+Strata only (TIER and INFO tiering do not exist in Redis). These tests force tiers
+explicitly, so they run once, in the default (all hot) mode of the suite.
+"""
+import os
+import random
+import time
+
+import pytest
+import redis
+
+from conftest import EXTRA_ARGS
+
+pytestmark = [
+    pytest.mark.strata_only,
+    pytest.mark.skipif(bool(EXTRA_ARGS), reason="forces tiers itself; runs in the default mode"),
+]
+
+
+def tier(r, key):
+    return r.execute_command("TIER", "GET", key).decode()
+
+
+def info_tiering(r):
+    return r.info("tiering")
+
+
+def binary_value(n, size=100):
+    rnd = random.Random(n)
+    return bytes(rnd.getrandbits(8) for _ in range(size))
+
+
+# --- explicit demotion and reads ------------------------------------------------------
+
+
+def test_demoted_key_reads_back_byte_for_byte(r):
+    values = {b"k:%d" % i: binary_value(i, 1 + i * 37 % 5000) for i in range(200)}
+    values[b"\x00bin\xffkey"] = b"\x00\x01\xff" * 3000  # compressible, above the threshold
+    values[b"empty"] = b""
+    r.mset(values)
+    assert r.execute_command("TIER", "DEMOTE", *values.keys()) == len(values)
+    for key in values:
+        assert tier(r, key) == "cold"
+    assert r.dbsize() == len(values)
+    for key, value in values.items():
+        assert r.get(key) == value
+    # tiering-promote always: reads brought them back
+    assert all(tier(r, key) == "hot" for key in values)
+
+
+def test_inspection_does_not_promote(r):
+    r.set("a", "1")
+    r.set("b", "2", ex=1000)
+    r.execute_command("TIER", "DEMOTE-ALL")
+    assert r.exists("a", "b", "nope") == 2
+    assert r.type("a") == b"string"
+    assert r.ttl("a") == -1
+    assert 990 <= r.ttl("b") <= 1000
+    assert r.object("encoding", "a") == b"int"
+    assert r.scan(0, count=1000)[1] != []
+    assert sorted(r.keys("*")) == [b"a", b"b"]
+    assert r.randomkey() in (b"a", b"b")
+    assert tier(r, "a") == "cold" and tier(r, "b") == "cold"
+    info = info_tiering(r)
+    assert info["cold_keys"] == 2 and info["hot_keys"] == 0
+
+
+def test_writes_to_cold_keys(r):
+    r.set("n", "10")
+    r.set("s", "abc", ex=500)
+    r.execute_command("TIER", "DEMOTE-ALL")
+    assert r.incr("n") == 11
+    assert r.append("s", "def") == 6
+    assert 490 <= r.ttl("s") <= 500
+    r.execute_command("TIER", "DEMOTE-ALL")
+    assert r.get("n") == b"11" and r.get("s") == b"abcdef"
+    r.execute_command("TIER", "DEMOTE-ALL")
+    assert r.delete("n", "s", "x") == 2
+    assert r.dbsize() == 0
+    assert r.get("n") is None
+
+
+def test_overwrite_after_demotion_never_returns_stale_copy(r):
+    r.set("k", "old")
+    r.execute_command("TIER", "DEMOTE", "k")
+    r.get("k")            # promoted, clean copy stays in RocksDB
+    r.set("k", "new")     # now the RocksDB copy is stale
+    r.execute_command("TIER", "DEMOTE", "k")
+    assert r.get("k") == b"new"
+    r.delete("k")
+    r.execute_command("TIER", "DEMOTE-ALL")
+    assert r.get("k") is None
+    assert r.dbsize() == 0
+
+
+def test_rename_copy_move_swapdb_flush_with_cold_keys(r):
+    r.set("src", "v", px=100000)
+    r.set("other", "o")
+    r.execute_command("TIER", "DEMOTE-ALL")
+    assert r.rename("src", "dst")
+    assert r.get("src") is None and r.get("dst") == b"v" and r.pttl("dst") > 90000
+    r.execute_command("TIER", "DEMOTE-ALL")
+    assert r.copy("dst", "dst2", destination_db=3)
+    r.execute_command("TIER", "DEMOTE-ALL")
+    assert r.move("other", 3)
+    r.execute_command("TIER", "DEMOTE-ALL")
+    assert r.dbsize() == 1
+    r.swapdb(0, 3)
+    assert r.dbsize() == 2
+    assert sorted(r.keys()) == [b"dst2", b"other"]
+    assert r.get("other") == b"o"
+    r.execute_command("TIER", "DEMOTE-ALL")
+    r.flushdb()
+    assert r.dbsize() == 0 and r.get("dst2") is None
+    r.select(3)
+    assert r.get("dst") == b"v"
+    r.execute_command("TIER", "DEMOTE-ALL")
+    r.flushall()
+    assert r.dbsize() == 0 and r.get("dst") is None
+
+
+def test_info_keyspace_counts_both_tiers(r):
+    for i in range(50):
+        r.set("k%d" % i, i, ex=1000 if i % 2 else None)
+    r.execute_command("TIER", "DEMOTE", *["k%d" % i for i in range(0, 50, 3)])
+    ks = r.info("keyspace")["db0"]
+    assert ks["keys"] == 50 and ks["expires"] == 25
+    assert r.dbsize() == 50
+
+
+def test_watch_exec_with_cold_keys(r):
+    r.set("w", "1")
+    r.execute_command("TIER", "DEMOTE-ALL")
+    p = r.pipeline()
+    p.watch("w")
+    p.multi()
+    p.incr("w")
+    p.get("w")
+    assert p.execute() == [2, b"2"]
+
+
+# --- expiry of cold keys ----------------------------------------------------------------
+
+
+def test_cold_keys_expire_and_leave_dbsize(r):
+    r.set("keep", "x")
+    for i in range(100):
+        r.set("e%d" % i, "v" * 50, px=300)
+    r.execute_command("TIER", "DEMOTE-ALL")
+    assert r.dbsize() == 101
+    time.sleep(0.4)
+    for i in range(0, 100, 10):
+        assert r.get("e%d" % i) is None
+    deadline = time.time() + 5
+    while r.dbsize() > 1 and time.time() < deadline:
+        time.sleep(0.05)
+    assert r.dbsize() == 1
+    assert r.keys() == [b"keep"]
+    assert info_tiering(r)["cold_expired_keys"] >= 90
+
+
+def test_cold_expiry_reclaims_disk_space(server_factory):
+    srv = server_factory("--tiering-write-buffer-size", "1mb", "--hz", "50")
+    r = srv.client()
+    value = os.urandom(1000)
+    pipe = r.pipeline(transaction=False)
+    for i in range(20000):
+        pipe.set("x%d" % i, value, px=1500)
+        if i % 1000 == 999:
+            pipe.execute()
+    pipe.execute()
+    r.execute_command("TIER", "DEMOTE-ALL")
+    deadline = time.time() + 10
+    while info_tiering(r)["rocksdb_sst_bytes"] < 5_000_000 and time.time() < deadline:
+        time.sleep(0.1)
+    peak = info_tiering(r)["rocksdb_sst_bytes"]
+    assert peak >= 5_000_000
+    time.sleep(1.5)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        if r.dbsize() == 0 and info_tiering(r)["rocksdb_sst_bytes"] < peak // 10:
+            break
+        time.sleep(0.2)
+    assert r.dbsize() == 0
+    assert info_tiering(r)["rocksdb_sst_bytes"] < peak // 10
+
+
+# --- SCAN across tiers ----------------------------------------------------------------
+
+
+def test_scan_returns_every_key_while_keys_move(r):
+    keys = ["s:%d" % i for i in range(3000)]
+    pipe = r.pipeline(transaction=False)
+    for k in keys:
+        pipe.set(k, k)
+    pipe.execute()
+    r.execute_command("TIER", "DEMOTE", *keys[::2])
+    rnd = random.Random(7)
+    seen = set()
+    cursor = 0
+    calls = 0
+    while True:
+        cursor, batch = r.scan(cursor, count=rnd.choice([1, 10, 100]))
+        seen.update(batch)
+        calls += 1
+        # move keys between tiers between calls
+        sample = rnd.sample(keys, 40)
+        r.execute_command("TIER", "DEMOTE", *sample[:20])
+        r.execute_command("TIER", "PROMOTE", *sample[20:])
+        if cursor == 0:
+            break
+        assert calls < 100000
+    assert seen == {k.encode() for k in keys}
+
+
+def test_scan_match_type_and_count_over_cold_keys(r):
+    for i in range(500):
+        r.set("m:%d" % i, i)
+        r.set("n:%d" % i, i)
+    r.execute_command("TIER", "DEMOTE-ALL")
+    found = set()
+    for key in r.scan_iter(match="m:*", count=50, _type="string"):
+        found.add(key)
+    assert len(found) == 500
+    assert list(r.scan_iter(_type="list")) == []
+    assert info_tiering(r)["hot_keys"] == 0
+
+
+# --- eviction becomes demotion --------------------------------------------------------
+
+
+def _load(r, count, size, prefix="key:"):
+    pipe = r.pipeline(transaction=False)
+    for i in range(count):
+        pipe.set("%s%d" % (prefix, i), binary_value(i, size))
+        if i % 500 == 499:
+            pipe.execute()
+    pipe.execute()
+
+
+def test_maxmemory_demotes_instead_of_dropping(server_factory):
+    srv = server_factory("--maxmemory", "8mb", "--maxmemory-policy", "allkeys-lru")
+    r = srv.client()
+    _load(r, 30000, 1000)  # ~30 MB of values into 8 MB
+    assert r.dbsize() == 30000
+    info = info_tiering(r)
+    assert info["cold_keys"] > 15000 and info["demotions"] > 15000
+    assert r.info("stats")["evicted_keys"] == 0
+    memory = r.info("memory")
+    assert memory["used_memory"] - memory["mem_not_counted_for_evict"] <= 8 * 1024 * 1024
+    for start in range(0, 30000, 500):
+        keys = ["key:%d" % i for i in range(start, start + 500)]
+        assert r.mget(keys) == [binary_value(i, 1000) for i in range(start, start + 500)]
+
+
+@pytest.mark.parametrize("policy", ["allkeys-lfu", "allkeys-random", "volatile-lru", "volatile-ttl",
+                                    "volatile-random", "volatile-lfu"])
+def test_every_policy_demotes(server_factory, policy):
+    srv = server_factory("--maxmemory", "6mb", "--maxmemory-policy", policy)
+    r = srv.client()
+    pipe = r.pipeline(transaction=False)
+    for i in range(12000):
+        pipe.set("p:%d" % i, binary_value(i, 1000), ex=100000)
+        if i % 500 == 499:
+            pipe.execute()
+    pipe.execute()
+    assert r.dbsize() == 12000
+    assert info_tiering(r)["cold_keys"] > 3000
+    assert r.get("p:0") == binary_value(0, 1000)
+    assert r.get("p:11999") == binary_value(11999, 1000)
+
+
+def test_tiering_no_drops_keys_like_redis(server_factory):
+    srv = server_factory("--maxmemory", "6mb", "--maxmemory-policy", "allkeys-lru", "--tiering", "no")
+    r = srv.client()
+    _load(r, 12000, 1000)
+    assert r.dbsize() < 12000
+    assert r.info("stats")["evicted_keys"] > 0
+    assert r.info("tiering")["tiering_enabled"] == 0
+
+
+def test_noeviction_answers_oom(server_factory):
+    srv = server_factory("--maxmemory", "4mb", "--maxmemory-policy", "noeviction")
+    r = srv.client()
+    with pytest.raises(redis.ResponseError) as e:
+        _load(r, 12000, 1000)
+    assert "OOM command not allowed when used memory > 'maxmemory'." in str(e.value)
+    assert r.get("key:0") == binary_value(0, 1000)  # reads still work
+    assert info_tiering(r)["cold_keys"] == 0
+
+
+def test_tier_command_errors(r):
+    with pytest.raises(redis.ResponseError):
+        r.execute_command("TIER", "NOPE")
+    with pytest.raises(redis.ResponseError):
+        r.execute_command("TIER", "GET")
+    assert tier(r, "missing") == "none"
+    assert r.execute_command("TIER", "PROMOTE", "missing") == 0
+
+
+# --- memory that holds ----------------------------------------------------------------
+
+
+def _rss(srv):
+    with open("/proc/%d/statm" % srv.proc.pid) as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def test_rss_stays_bounded_under_a_10x_load(server_factory):
+    """maxmemory 64 MB, 640 MB of writes: RSS <= 1.25 * maxmemory + the fixed baseline
+    (the idle server + RocksDB's block cache + two write buffers), nothing lost."""
+    mb = 1024 * 1024
+    srv = server_factory("--maxmemory", "64mb", "--maxmemory-policy", "allkeys-lru",
+                         "--tiering-block-cache-size", "16mb", "--tiering-write-buffer-size", "8mb")
+    r = srv.client()
+    baseline = _rss(srv) + 16 * mb + 2 * 8 * mb
+    bound = 1.25 * 64 * mb + baseline
+    count, size = 640 * 1024, 1000
+    peak = 0
+    pipe = r.pipeline(transaction=False)
+    for i in range(count):
+        pipe.set("big:%d" % i, binary_value(i % 1000, size)[:size - 8] + b"%08d" % (i % 10**8))
+        if i % 1000 == 999:
+            pipe.execute()
+            if i % 20000 == 19999:
+                peak = max(peak, _rss(srv))
+    pipe.execute()
+    peak = max(peak, _rss(srv))
+    assert r.dbsize() == count
+    assert peak <= bound, "RSS peak %d MB > bound %d MB" % (peak // mb, bound // mb)
+    info = info_tiering(r)
+    assert info["cold_keys"] > count * 0.8
+    assert info["cold_index_bytes_per_key"] <= 24
+    # every value reads back byte for byte
+    for start in range(0, count, 1000):
+        keys = ["big:%d" % i for i in range(start, start + 1000)]
+        got = r.mget(keys)
+        for i, value in zip(range(start, start + 1000), got):
+            assert value == binary_value(i % 1000, size)[:size - 8] + b"%08d" % (i % 10**8), i
+    assert max(peak, _rss(srv)) <= bound
