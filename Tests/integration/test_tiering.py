@@ -285,7 +285,7 @@ def test_noeviction_answers_oom(server_factory):
     r = srv.client()
     with pytest.raises(redis.ResponseError) as e:
         _load(r, 12000, 1000)
-    assert "OOM command not allowed when used memory > 'maxmemory'." in str(e.value)
+    assert "command not allowed when used memory > 'maxmemory'." in str(e.value)
     assert r.get("key:0") == binary_value(0, 1000)  # reads still work
     assert info_tiering(r)["cold_keys"] == 0
 
@@ -317,10 +317,15 @@ def test_rss_stays_bounded_under_a_10x_load(server_factory):
     baseline = _rss(srv) + 16 * mb + 2 * 8 * mb
     bound = 1.25 * 64 * mb + baseline
     count, size = 640 * 1024, 1000
+    bodies = [binary_value(n, size - 8) for n in range(1000)]
+
+    def value(i):
+        return bodies[i % 1000] + b"%08d" % i
+
     peak = 0
     pipe = r.pipeline(transaction=False)
     for i in range(count):
-        pipe.set("big:%d" % i, binary_value(i % 1000, size)[:size - 8] + b"%08d" % (i % 10**8))
+        pipe.set("big:%d" % i, value(i))
         if i % 1000 == 999:
             pipe.execute()
             if i % 20000 == 19999:
@@ -334,8 +339,8 @@ def test_rss_stays_bounded_under_a_10x_load(server_factory):
     assert info["cold_index_bytes_per_key"] <= 24
     # every value reads back byte for byte
     for start in range(0, count, 1000):
-        keys = ["big:%d" % i for i in range(start, start + 1000)]
-        got = r.mget(keys)
-        for i, value in zip(range(start, start + 1000), got):
-            assert value == binary_value(i % 1000, size)[:size - 8] + b"%08d" % (i % 10**8), i
+        numbers = range(start, min(start + 1000, count))
+        got = r.mget(["big:%d" % i for i in numbers])
+        for i, stored in zip(numbers, got):
+            assert stored == value(i), i
     assert max(peak, _rss(srv)) <= bound
