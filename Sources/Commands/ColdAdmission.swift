@@ -70,6 +70,10 @@ extension ServerContext {
                 }
                 keys += keysOf(entry.spec, entry.arguments, db)
             }
+            // WATCHed keys too: EXEC checks whether they changed or expired.
+            for (index, key) in client.watch.keys {
+                keys.append((store.databases[index], key.withUnsafeBytes { $0 }))
+            }
             return keys
         }
         return keysOf(spec, arguments, client.db)

@@ -78,8 +78,11 @@ public enum InfoCommand {
         ("persistence", "Persistence", true), ("stats", "Stats", true), ("replication", "Replication", true),
         ("cpu", "CPU", true), ("modules", "Modules", true), ("commandstats", "Commandstats", false),
         ("errorstats", "Errorstats", true), ("latencystats", "Latencystats", false), ("cluster", "Cluster", true),
-        ("tiering", "Tiering", false), ("keyspace", "Keyspace", true),
+        ("keyspace", "Keyspace", true),
     ]
+    /// Strata's own sections, printed only when asked for by name (`all` and `everything`
+    /// keep Redis's list, which clients and tools parse).
+    static let ownSections: [(name: String, title: String, inDefault: Bool)] = [("tiering", "Tiering", false)]
 
     /// A random replication id, fixed for the life of the process (INFO master_replid).
     static let replicationID: String = (0..<40).map { _ in String("0123456789abcdef".randomElement()!) }.joined()
@@ -99,14 +102,14 @@ public enum InfoCommand {
             default: wanted.insert(name)
             }
         }
-        return sections.map(\.name).filter { wanted.contains($0) }
+        return (sections + ownSections).map(\.name).filter { wanted.contains($0) }
     }
 
     /// The INFO text for the requested section names (lowercase).
     public static func report(_ server: ServerContext, sections requested: [String]) -> String {
         var text = ""
         for name in selectedSections(requested) {
-            guard let section = sections.first(where: { $0.name == name }) else { continue }
+            guard let section = (sections + ownSections).first(where: { $0.name == name }) else { continue }
             if !text.isEmpty { text += "\r\n" }
             text += "# \(section.title)\r\n"
             for (key, value) in lines(name, server) { text += "\(key):\(value)\r\n" }

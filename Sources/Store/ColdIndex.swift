@@ -6,8 +6,10 @@ import Darwin
 
 /*
  The in-RAM index of one database's cold keys: for each key that lives only in RocksDB,
- its 64-bit hash (a fingerprint) and its expiry in whole seconds, rounded up. 12 bytes an
- entry whatever the key's length, at a load between 1/2 and 0.85: at most 24 bytes a key.
+ its 64-bit hash (a fingerprint), its expiry in whole seconds (rounded up) and its access
+ metadata (LRU clock or LFU counter, so OBJECT IDLETIME/FREQ and the eviction policy see
+ the same history whichever tier the key is in). 16 bytes an entry whatever the key's
+ length, at a load between 2/3 and 0.85: at most 24 bytes a key.
 
  What it answers without touching the disk:
  - DBSIZE and INFO keyspace (`count`, `expiresCount`), exactly and in O(1);
@@ -27,12 +29,13 @@ public final class ColdIndex {
     static let shardCount = 256
     static let smallShard = 16
     static let maxLoad = 0.85
-    static let minLoad = 0.5
-    static let loadAfterResize = 0.65
+    static let minLoad = 0.67
+    static let loadAfterResize = 0.76
 
     struct Shard {
         var fingerprints: UnsafeMutablePointer<UInt64>? = nil
         var expiries: UnsafeMutablePointer<UInt32>? = nil
+        var metas: UnsafeMutablePointer<UInt32>? = nil
         var capacity = 0
         var count = 0
     }
@@ -108,13 +111,19 @@ public final class ColdIndex {
 
     // MARK: - Changes
 
+    /// The access metadata stored with this fingerprint, nil when absent.
+    public func accessMeta(_ fp: UInt64) -> UInt32? {
+        guard let (s, i) = slotIndex(fp) else { return nil }
+        return shards[s].metas![i]
+    }
+
     /// Adds an entry (duplicates of a fingerprint are kept: two keys may share one).
-    public func insert(_ fp: UInt64, expirySeconds: UInt32) {
+    public func insert(_ fp: UInt64, expirySeconds: UInt32, accessMeta: UInt32 = 0) {
         let s = ColdIndex.shardIndex(fp)
         if Double(shards[s].count + 1) > Double(shards[s].capacity) * ColdIndex.maxLoad {
             resize(s, forCount: shards[s].count + 1)
         }
-        ColdIndex.place(&shards[s], fp, expirySeconds)
+        ColdIndex.place(&shards[s], fp, expirySeconds, accessMeta)
         count += 1
         if expirySeconds != 0 { expiresCount += 1 }
     }
@@ -137,7 +146,7 @@ public final class ColdIndex {
 
     func removeAt(_ s: Int, _ start: Int) {
         let capacity = shards[s].capacity
-        let fps = shards[s].fingerprints!, exps = shards[s].expiries!
+        let fps = shards[s].fingerprints!, exps = shards[s].expiries!, metas = shards[s].metas!
         if exps[start] != 0 { expiresCount -= 1 }
         // Backward shift: pull the following entries of the run one step closer to home.
         var hole = start
@@ -145,11 +154,13 @@ public final class ColdIndex {
         while fps[next] != 0 && ColdIndex.distance(fps[next], next, capacity) > 0 {
             fps[hole] = fps[next]
             exps[hole] = exps[next]
+            metas[hole] = metas[next]
             hole = next
             next = next + 1 == capacity ? 0 : next + 1
         }
         fps[hole] = 0
         exps[hole] = 0
+        metas[hole] = 0
         shards[s].count -= 1
         count -= 1
         let shard = shards[s]
@@ -216,10 +227,10 @@ public final class ColdIndex {
 
     // MARK: - Storage
 
-    static func place(_ shard: inout Shard, _ fp: UInt64, _ seconds: UInt32) {
+    static func place(_ shard: inout Shard, _ fp: UInt64, _ seconds: UInt32, _ meta: UInt32) {
         let capacity = shard.capacity
-        let fps = shard.fingerprints!, exps = shard.expiries!
-        var fp = fp, seconds = seconds
+        let fps = shard.fingerprints!, exps = shard.expiries!, metas = shard.metas!
+        var fp = fp, seconds = seconds, meta = meta
         var index = home(fp, capacity)
         var distance = 0
         while true {
@@ -227,17 +238,20 @@ public final class ColdIndex {
             if stored == 0 {
                 fps[index] = fp
                 exps[index] = seconds
+                metas[index] = meta
                 shard.count += 1
                 return
             }
             let storedDistance = ColdIndex.distance(stored, index, capacity)
             if storedDistance < distance {
                 // Take the slot from the entry nearer its home, and carry it on.
-                let storedSeconds = exps[index]
+                let storedSeconds = exps[index], storedMeta = metas[index]
                 fps[index] = fp
                 exps[index] = seconds
+                metas[index] = meta
                 fp = stored
                 seconds = storedSeconds
+                meta = storedMeta
                 distance = storedDistance
             }
             index += 1
@@ -256,9 +270,11 @@ public final class ColdIndex {
         shard.fingerprints!.initialize(repeating: 0, count: capacity)
         shard.expiries = .allocate(capacity: capacity)
         shard.expiries!.initialize(repeating: 0, count: capacity)
-        if let fps = old.fingerprints, let exps = old.expiries {
+        shard.metas = .allocate(capacity: capacity)
+        shard.metas!.initialize(repeating: 0, count: capacity)
+        if let fps = old.fingerprints, let exps = old.expiries, let metas = old.metas {
             for index in 0..<old.capacity where fps[index] != 0 {
-                ColdIndex.place(&shard, fps[index], exps[index])
+                ColdIndex.place(&shard, fps[index], exps[index], metas[index])
             }
         }
         allocatedBytes += (capacity - old.capacity) * ColdIndex.entryBytes
@@ -266,10 +282,11 @@ public final class ColdIndex {
         shards[s] = shard
     }
 
-    static let entryBytes = MemoryLayout<UInt64>.stride + MemoryLayout<UInt32>.stride
+    static let entryBytes = MemoryLayout<UInt64>.stride + 2 * MemoryLayout<UInt32>.stride
 
     static func free(_ shard: Shard) {
         shard.fingerprints?.deallocate()
         shard.expiries?.deallocate()
+        shard.metas?.deallocate()
     }
 }

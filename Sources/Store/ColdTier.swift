@@ -239,15 +239,16 @@ public final class ColdTier {
             if knownAbsent.count > 4096 { knownAbsent = [read.rocksKey: epoch] }
             return
         }
-        let decoded: (value: Value, expireAt: Int64)
+        let decoded: (value: Value, expireAt: Int64, rawEncoding: Bool)
         do {
-            decoded = try ValueCodec.decode(bytes)
+            decoded = try bytes.withUnsafeBytes { try ValueCodec.decodeRecord($0) }
         } catch {
             stats.readErrors += 1
             knownAbsent[read.rocksKey] = epoch
             return
         }
         stats.coldReadHits += 1
+        let accessMeta = db.cold.accessMeta(fp) ?? 0
         db.cold.remove(fp)
         if decoded.expireAt != 0 && decoded.expireAt <= store.nowMillis {
             stats.expiredColdKeys += 1
@@ -256,8 +257,9 @@ public final class ColdTier {
             read.key.withUnsafeBytes { db.modified($0, countsAsDirty: false) }
             return
         }
-        db.insertLoaded(key: read.key, hash: read.hash, value: decoded.value, expireAt: decoded.expireAt,
-                        transient: !read.promote)
+        let slot = db.insertLoaded(key: read.key, hash: read.hash, value: decoded.value, expireAt: decoded.expireAt,
+                                   accessMeta: accessMeta, transient: !read.promote)
+        if decoded.rawEncoding { slot.pointee.meta |= KeyFlags.rawString }
         if read.promote {
             stats.promotions += 1
         } else {

@@ -10,6 +10,7 @@ struct DemotionBatch {
         let rocksKey: [UInt8]
         let value: Value
         let expireAt: Int64
+        let rawEncoding: Bool
         /// RAM the key frees when it leaves (estimate).
         let bytes: Int
     }
@@ -41,7 +42,8 @@ extension ColdTier {
         let key = slot.pointee.key
         let rocksKey = key.withUnsafeBytes { ColdKeyFormat.encode(storageID: db.storageID, key: $0) }
         batch.items.append(.init(storageID: db.storageID, key: key, rocksKey: rocksKey, value: slot.pointee.value,
-                                 expireAt: slot.pointee.expireAt, bytes: bytes))
+                                 expireAt: slot.pointee.expireAt, rawEncoding: meta & KeyFlags.rawString != 0,
+                                 bytes: bytes))
         batch.bytes += bytes
         if batch.bytes >= store.config.tieringDemoteBatchBytes { flushDemotions() }
         return bytes
@@ -86,7 +88,8 @@ extension ColdTier {
             var (items, write) = job.value
             for item in items.items {
                 write.put(item.rocksKey, ValueCodec.encode(item.value, expireAt: item.expireAt,
-                                                           compressionThreshold: threshold))
+                                                           compressionThreshold: threshold,
+                                                           rawEncoding: item.rawEncoding))
             }
             do {
                 try storage.write(write)

@@ -180,10 +180,10 @@ public final class Database {
     /// Puts a key read from RocksDB into RAM (the caller checked it is not hot). Its
     /// RocksDB copy stays and is clean until the key changes.
     @discardableResult
-    func insertLoaded(key: [UInt8], hash: UInt64, value: Value, expireAt: Int64, transient: Bool) -> SlotPointer {
+    func insertLoaded(key: [UInt8], hash: UInt64, value: Value, expireAt: Int64, accessMeta: UInt32,
+                      transient: Bool) -> SlotPointer {
         if expireAt != 0 { expiresCount += 1 }
-        var meta = AccessTracking.initialMeta(nowMillis: store.nowMillis, lfu: store.lfuPolicy)
-            | KeyFlags.diskCopy | KeyFlags.clean
+        var meta = (accessMeta & AccessTracking.lruMask) | KeyFlags.diskCopy | KeyFlags.clean
         if transient { meta |= KeyFlags.transient }
         return keys.insert(key: key, hash: hash, value: value, expireAt: expireAt, meta: meta)
     }
@@ -194,7 +194,8 @@ public final class Database {
         if expireAt != 0 { expiresCount -= 1 }
         let record = keys.remove(slot)
         let hash = KeyHash.hash(record.key)
-        cold.insert(ColdIndex.fingerprint(hash), expirySeconds: ColdIndex.expirySeconds(expireAt))
+        cold.insert(ColdIndex.fingerprint(hash), expirySeconds: ColdIndex.expirySeconds(expireAt),
+                    accessMeta: record.meta & AccessTracking.lruMask)
     }
 
     /// True when `key` is hot or has an entry in the cold index (which a read confirms).

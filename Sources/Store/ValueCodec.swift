@@ -5,7 +5,8 @@ import CZstd
 
      byte 0      format version = 1
      byte 1      type tag: 0 string, 1 list, 2 set, 3 zset, 4 hash, 5 stream
-     byte 2      flags: bit 0 (0x01) = has expiry, bit 1 (0x02) = payload zstd-compressed;
+     byte 2      flags: bit 0 (0x01) = has expiry, bit 1 (0x02) = payload zstd-compressed,
+                 bit 2 (0x04) = a string edited in place (OBJECT ENCODING says "raw");
                  every other bit is 0
      [expiry]    8 bytes: expireAt, Unix milliseconds, Int64 little-endian  (only if 0x01)
      [zstd]      4 bytes: uncompressed payload length, UInt32 little-endian (only if 0x02)
@@ -67,7 +68,8 @@ public enum ValueCodec {
 
     public static let flagExpiry: UInt8 = 0x01
     public static let flagCompressed: UInt8 = 0x02
-    static let knownFlags: UInt8 = flagExpiry | flagCompressed
+    public static let flagRawEncoding: UInt8 = 0x04
+    static let knownFlags: UInt8 = flagExpiry | flagCompressed | flagRawEncoding
 
     /// Largest uncompressed length a compressed payload may declare. Redis caps a string at
     /// 512 MB; the cap also keeps garbage from making the decoder allocate gigabytes.
@@ -103,26 +105,29 @@ public enum ValueCodec {
     /// The on-disk bytes of `value`. `expireAt` is Unix milliseconds, 0 for no expiry. The
     /// payload is zstd-compressed when `compressionThreshold > 0`, it is at least that long,
     /// and compression actually makes the encoding smaller.
-    public static func encode(_ value: Value, expireAt: Int64, compressionThreshold: Int) -> [UInt8] {
+    /// `rawEncoding` records that a string was edited in place (see `KeyFlags.rawString`).
+    public static func encode(_ value: Value, expireAt: Int64, compressionThreshold: Int,
+                              rawEncoding: Bool = false) -> [UInt8] {
         switch value {
         case .string(let bytes):
             return bytes.withUnsafeBytes {
-                encode(tag: tagString, payload: $0, expireAt: expireAt, compressionThreshold: compressionThreshold)
+                encode(tag: tagString, payload: $0, expireAt: expireAt, compressionThreshold: compressionThreshold,
+                       extraFlags: rawEncoding ? flagRawEncoding : 0)
             }
         }
     }
 
     static func encode(tag: UInt8, payload: UnsafeRawBufferPointer, expireAt: Int64,
-                       compressionThreshold: Int) -> [UInt8] {
+                       compressionThreshold: Int, extraFlags: UInt8 = 0) -> [UInt8] {
         let hasExpiry = expireAt != 0
         let prefix = 3 + (hasExpiry ? 8 : 0)
         if compressionThreshold > 0, payload.count >= compressionThreshold,
            payload.count <= maxUncompressedLength,
-           let compressed = compress(payload, tag: tag, expireAt: expireAt, prefix: prefix) {
+           let compressed = compress(payload, tag: tag, expireAt: expireAt, prefix: prefix, extraFlags: extraFlags) {
             return compressed
         }
         return [UInt8](unsafeUninitializedCapacity: prefix + payload.count) { out, count in
-            writeHeader(out, tag: tag, flags: hasExpiry ? flagExpiry : 0, expireAt: expireAt)
+            writeHeader(out, tag: tag, flags: (hasExpiry ? flagExpiry : 0) | extraFlags, expireAt: expireAt)
             if payload.count > 0 {
                 UnsafeMutableRawPointer(out.baseAddress! + prefix).copyMemory(from: payload.baseAddress!, byteCount: payload.count)
             }
@@ -132,7 +137,7 @@ public enum ValueCodec {
 
     /// The compressed encoding, or nil when it would not be smaller than the raw one.
     private static func compress(_ payload: UnsafeRawBufferPointer, tag: UInt8, expireAt: Int64,
-                                 prefix: Int) -> [UInt8]? {
+                                 prefix: Int, extraFlags: UInt8) -> [UInt8]? {
         let bound = ZSTD_compressBound(payload.count)
         if ZSTD_isError(bound) != 0 { return nil }
         let dataStart = prefix + 4
@@ -144,7 +149,7 @@ public enum ValueCodec {
                                         payload.baseAddress, payload.count, compressionLevel)
             // The 4-byte length field counts against compression: raw wins ties.
             guard ZSTD_isError(written) == 0, written + 4 < payload.count else { return }
-            let flags = flagCompressed | (expireAt != 0 ? flagExpiry : 0)
+            let flags = flagCompressed | (expireAt != 0 ? flagExpiry : 0) | extraFlags
             writeHeader(out, tag: tag, flags: flags, expireAt: expireAt)
             storeLE(UInt32(payload.count), to: out.baseAddress! + prefix)
             count = dataStart + written
@@ -212,7 +217,15 @@ public enum ValueCodec {
 
     /// Decodes an encoding; throws `ValueCodecError` on anything malformed.
     public static func decode(_ bytes: UnsafeRawBufferPointer) throws -> (value: Value, expireAt: Int64) {
+        let record = try decodeRecord(bytes)
+        return (record.value, record.expireAt)
+    }
+
+    /// `decode`, plus whether the string was edited in place (flag 0x04).
+    public static func decodeRecord(_ bytes: UnsafeRawBufferPointer) throws
+        -> (value: Value, expireAt: Int64, rawEncoding: Bool) {
         let header = try parseHeader(bytes)
+        let raw = header.flags & flagRawEncoding != 0
         let payload: [UInt8]
         if header.flags & flagCompressed != 0 {
             guard bytes.count >= header.end + 4 else { throw ValueCodecError.truncated }
@@ -226,7 +239,7 @@ public enum ValueCodec {
             payload = Array(UnsafeRawBufferPointer(rebasing: bytes[header.end...]))
         }
         switch header.tag {
-        case tagString: return (.string(payload), header.expireAt)
+        case tagString: return (.string(payload), header.expireAt, raw)
         default: throw ValueCodecError.unsupportedType(header.tag)
         }
     }

@@ -47,6 +47,15 @@ final class ValueCodecTests: XCTestCase {
         XCTAssertEqual(decoded.expireAt, 0)
     }
 
+    func testRawEncodingFlag() throws {
+        let bytes = ValueCodec.encode(.string(Array("hi".utf8)), expireAt: 0, compressionThreshold: 0, rawEncoding: true)
+        XCTAssertEqual(bytes, [1, 0, 4, 0x68, 0x69])
+        let record = try bytes.withUnsafeBytes { try ValueCodec.decodeRecord($0) }
+        XCTAssertTrue(record.rawEncoding)
+        let plain = ValueCodec.encode(.string(Array("hi".utf8)), expireAt: 0, compressionThreshold: 0)
+        XCTAssertFalse(try plain.withUnsafeBytes { try ValueCodec.decodeRecord($0) }.rawEncoding)
+    }
+
     func testHelloWithExpiry() throws {
         let bytes = ValueCodec.encode(.string(Array("hello".utf8)), expireAt: 1_700_000_000_123, compressionThreshold: 1024)
         // 1_700_000_000_123 = 0x0000_018B_CFE5_687B, little-endian.
@@ -138,7 +147,7 @@ final class ValueCodecTests: XCTestCase {
         assertThrows([1, 6, 0], .unknownTypeTag(6))
         assertThrows([1, 0xFF, 0], .unknownTypeTag(0xFF))
         assertThrows([1, 1, 0, 1, 2], .unsupportedType(1))
-        assertThrows([1, 0, 4], .badFlags(4))
+        assertThrows([1, 0, 8], .badFlags(8))
         assertThrows([1, 0, 0x80, 1], .badFlags(0x80))
         assertThrows([1, 0, 1, 0, 0, 0, 0, 0, 0, 0], .truncated)
         assertThrows([1, 0, 2, 0, 0, 0], .truncated)
