@@ -51,6 +51,10 @@ size_t strata_own_arena_allocated_bytes(void) {
     return small + large;
 }
 
+void strata_flush_thread_cache(void) {
+    mallctl("thread.tcache.flush", NULL, NULL, NULL, 0);
+}
+
 size_t strata_malloc_resident_bytes(void) {
     size_t resident = 0;
     size_t size = sizeof(resident);

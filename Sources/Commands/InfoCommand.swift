@@ -334,7 +334,7 @@ public enum InfoCommand {
             ("rocksdb_memtable_bytes", String(storage.integerProperty("rocksdb.cur-size-all-mem-tables") ?? 0)),
             ("rocksdb_block_cache_bytes", String(storage.blockCacheUsage)),
             ("rocksdb_memory", String(tier.rocksDBMemory)),
-            ("used_memory_for_maxmemory", String(store.usedMemoryForLimit())),
+            ("used_memory_for_maxmemory", String({ MemoryStats.flushThreadCache(); return store.usedMemoryForLimit() }())),
         ]
     }
 

@@ -8,9 +8,13 @@ public final class LatencyHistogram {
     static let linearLimit = 64
     static let subBucketBits = 5
     static let subBuckets = 1 << subBucketBits
-    static let bucketCount = linearLimit + (64 - 6) * subBuckets
+    /// Values of 2^40 ns (18 minutes) and more share the last bucket.
+    static let maxExponent = 39
+    static let bucketCount = linearLimit + (maxExponent + 1 - 6) * subBuckets
 
-    private var buckets = [Int](repeating: 0, count: LatencyHistogram.bucketCount)
+    /// 32-bit counts (saturating): a histogram exists for every command called, and its
+    /// memory counts against maxmemory.
+    private var buckets = [UInt32](repeating: 0, count: LatencyHistogram.bucketCount)
     /// Recorded values.
     public private(set) var count = 0
 
@@ -20,6 +24,7 @@ public final class LatencyHistogram {
     static func index(_ nanos: UInt64) -> Int {
         if nanos < UInt64(linearLimit) { return Int(nanos) }
         let exponent = 63 - nanos.leadingZeroBitCount  // >= 6
+        if exponent > maxExponent { return bucketCount - 1 }
         let sub = Int((nanos >> UInt64(exponent - subBucketBits)) & UInt64(subBuckets - 1))
         return linearLimit + (exponent - 6) * subBuckets + sub
     }
@@ -36,7 +41,8 @@ public final class LatencyHistogram {
 
     @inline(__always)
     public func record(nanoseconds: UInt64) {
-        buckets[LatencyHistogram.index(nanoseconds)] += 1
+        let index = LatencyHistogram.index(nanoseconds)
+        if buckets[index] != .max { buckets[index] += 1 }
         count += 1
     }
 
@@ -46,7 +52,7 @@ public final class LatencyHistogram {
         let target = max(1, Int((percentile / 100 * Double(count)).rounded(.up)))
         var seen = 0
         for (index, n) in buckets.enumerated() where n > 0 {
-            seen += n
+            seen += Int(n)
             if seen >= target { return Double(LatencyHistogram.upperBound(index)) / 1000 }
         }
         return Double(LatencyHistogram.upperBound(buckets.count - 1)) / 1000
@@ -62,7 +68,7 @@ public final class LatencyHistogram {
         var index = 0
         while cumulative < count && index < buckets.count {
             while index < buckets.count && LatencyHistogram.upperBound(index) < limit {
-                cumulative += buckets[index]
+                cumulative += Int(buckets[index])
                 index += 1
             }
             if cumulative > (result.last?.1 ?? 0) { result.append((Int(limit / 1000), cumulative)) }

@@ -61,6 +61,12 @@ extension Store {
             memoryCheckCountdown = 32
             lastMemorySample = now
             sampledUsedMemory = usedMemoryForLimit()
+            if sampledUsedMemory > limit / 100 * 95 {
+                // Before acting on it, make it exact: freed blocks cached by this thread
+                // still count as allocated.
+                MemoryStats.flushThreadCache()
+                sampledUsedMemory = usedMemoryForLimit()
+            }
         }
         let used = sampledUsedMemory
         let noEviction = config.maxmemoryPolicy == "noeviction"

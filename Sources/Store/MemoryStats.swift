@@ -24,6 +24,10 @@ public enum MemoryStats {
         return (own > 0 ? own : total) + strata_table_bytes()
     }
 
+    /// Returns the calling thread's cached free blocks to the allocator, so that the next
+    /// reading counts only live allocations.
+    public static func flushThreadCache() { strata_flush_thread_cache() }
+
     /// Moves the calling thread's allocations to an arena of their own (call it on the
     /// execution thread at start).
     @discardableResult

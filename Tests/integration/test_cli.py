@@ -38,8 +38,8 @@ def test_cli_no_raw_formatting(server, r):
     assert cli(server, "--no-raw", "mget", "k", "n", "nokey").stdout == \
         b'1) "v"\n2) "6"\n3) (nil)\n'
     assert cli(server, "mget", "k", "n", "nokey").stdout == b"v\n6\n\n"
-    assert cli(server, "--no-raw", "config", "get", "maxmemory").stdout == \
-        b'1) "maxmemory"\n2) "0"\n'
+    assert cli(server, "--no-raw", "config", "get", "databases").stdout == \
+        b'1) "databases"\n2) "16"\n'
 
 
 def test_cli_no_raw_error(server, r):

@@ -18,6 +18,10 @@ int strata_use_own_arena(void);
 /// of the last strata_malloc_used_bytes call.
 size_t strata_own_arena_allocated_bytes(void);
 
+/// Returns the calling thread's cached free blocks to its arena: jemalloc counts them as
+/// allocated until then (measured: megabytes after bursts of large replies).
+void strata_flush_thread_cache(void);
+
 /// Adds `delta` to the count of bytes in directly mapped keyspace tables.
 void strata_table_bytes_add(long delta);
 
