@@ -11,7 +11,7 @@ BIN = .build/release/strata-server
 APT_PACKAGES = librocksdb-dev libzstd-dev libjemalloc-dev redis-server redis-tools
 PIP_PACKAGES = redis pytest
 # The mixed tier mode's maxmemory: a little above an idle server's own memory.
-MIXED_MAXMEMORY ?= 6mb
+MIXED_MAXMEMORY ?= 4mb
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test deps build unit-test integration-test integration-test-cold integration-test-mixed \

@@ -41,6 +41,27 @@ else:
         # servers run with cwd=TMPDIR, so a relative path must be resolved now
         SERVER_BINARY = os.path.abspath(SERVER_BINARY)
 
+def _mode_config():
+    """CONFIG GET values that the tier mode's extra arguments change (maxmemory is in
+    bytes, as CONFIG GET prints it)."""
+    values = {"maxmemory": "0", "maxmemory-policy": "noeviction"}
+    units = {"kb": 1024, "mb": 1024 ** 2, "gb": 1024 ** 3}
+    for name, value in zip(EXTRA_ARGS[0::2], EXTRA_ARGS[1::2]):
+        name = name.lstrip("-")
+        if name == "maxmemory" and value[-2:].lower() in units:
+            value = str(int(value[:-2]) * units[value[-2:].lower()])
+        if name in values:
+            values[name] = value
+    return values
+
+
+MODE_CONFIG = _mode_config()
+
+
+def mode_config(name):
+    return MODE_CONFIG[name]
+
+
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 5.0
 

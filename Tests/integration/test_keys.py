@@ -5,6 +5,8 @@ import time
 import pytest
 import redis
 
+from conftest import mode_config
+
 
 def rerr(r, *args):
     with pytest.raises(redis.ResponseError) as e:
@@ -441,7 +443,7 @@ def test_object_freq_with_lfu(r):
         freq = r.object("freq", "k")
         assert isinstance(freq, int) and freq >= 1
     finally:
-        r.config_set("maxmemory-policy", "noeviction")
+        r.config_set("maxmemory-policy", mode_config("maxmemory-policy"))
 
 
 def test_object_idletime(r):
@@ -459,9 +461,12 @@ def test_object_refcount(r):
 
 
 def test_object_refcount_shared_integer(r):
-    # small integers are shared objects in redis
+    # small integers are shared objects in redis, except when maxmemory is set with an LRU
+    # or LFU policy (each key then needs its own access time)
     r.set("sh", "100")
-    assert r.object("refcount", "sh") == 2147483647
+    policy = mode_config("maxmemory-policy")
+    own_objects = mode_config("maxmemory") != "0" and ("lru" in policy or "lfu" in policy)
+    assert r.object("refcount", "sh") == (1 if own_objects else 2147483647)
 
 
 def test_object_errors(raw):

@@ -5,7 +5,7 @@ import re
 import pytest
 import redis
 
-from conftest import skip_unless_command
+from conftest import mode_config, skip_unless_command
 
 HELLO3_RE = re.compile(
     rb"%7\r\n\$6\r\nserver\r\n\$5\r\nredis\r\n\$7\r\nversion\r\n"
@@ -47,8 +47,8 @@ def test_hello_back_to_2(raw3):
     assert reply.startswith(b"*14\r\n$6\r\nserver\r\n")
     assert b"$5\r\nproto\r\n:2\r\n" in reply
     assert raw3.cmd("GET", "missing") == b"$-1\r\n"
-    assert raw3.cmd("CONFIG", "GET", "maxmemory-policy") == \
-        b"*2\r\n$16\r\nmaxmemory-policy\r\n$10\r\nnoeviction\r\n"
+    assert raw3.cmd("CONFIG", "GET", "maxmemory-samples") == \
+        b"*2\r\n$17\r\nmaxmemory-samples\r\n$1\r\n5\r\n"
 
 
 def test_hello4_keeps_resp3(raw3):
@@ -111,16 +111,16 @@ def test_redis_py_null(r3):
 # ---------------------------------------------------------------- maps
 
 def test_config_get_is_map(raw3):
-    assert raw3.cmd("CONFIG", "GET", "maxmemory-policy") == \
-        b"%1\r\n$16\r\nmaxmemory-policy\r\n$10\r\nnoeviction\r\n"
+    assert raw3.cmd("CONFIG", "GET", "maxmemory-samples") == \
+        b"%1\r\n$17\r\nmaxmemory-samples\r\n$1\r\n5\r\n"
     assert raw3.cmd("CONFIG", "GET", "no-such-param") == b"%0\r\n"
 
 
 def test_config_get_map_redis_py(r3):
     d = r3.config_get("maxmemory*")
     assert isinstance(d, dict)
-    assert d["maxmemory"] == "0"
-    assert d["maxmemory-policy"] == "noeviction"
+    assert d["maxmemory"] == mode_config("maxmemory")
+    assert d["maxmemory-samples"] == "5"
 
 
 def test_lcs_idx_is_map(raw3):
@@ -204,10 +204,10 @@ def test_scan_and_time_shapes(raw3):
 def test_exec_replies_in_resp3(raw3):
     assert raw3.cmd("MULTI") == b"+OK\r\n"
     for c in (("SET", "a", "1"), ("GET", "missing"), ("INCR", "a"),
-              ("CONFIG", "GET", "maxmemory")):
+              ("CONFIG", "GET", "databases")):
         assert raw3.cmd(*c) == b"+QUEUED\r\n"
     assert raw3.cmd("EXEC") == (
-        b"*4\r\n+OK\r\n_\r\n:2\r\n%1\r\n$9\r\nmaxmemory\r\n$1\r\n0\r\n")
+        b"*4\r\n+OK\r\n_\r\n:2\r\n%1\r\n$9\r\ndatabases\r\n$2\r\n16\r\n")
 
 
 def test_pipelined_resp3(raw3):

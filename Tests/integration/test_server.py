@@ -7,7 +7,7 @@ import time
 import pytest
 import redis
 
-from conftest import RawConnection
+from conftest import RawConnection, mode_config
 
 
 def bulk_text(reply):
@@ -222,22 +222,22 @@ def test_config_resetstat_arity(raw):
 
 def test_config_get_glob(r):
     d = r.config_get("maxmemory*")
-    assert d["maxmemory"] == "0"
-    assert d["maxmemory-policy"] == "noeviction"
+    assert d["maxmemory"] == mode_config("maxmemory")
+    assert d["maxmemory-policy"] == mode_config("maxmemory-policy")
     assert "maxmemory-samples" in d
     assert all(k.startswith("maxmemory") for k in d)
 
 
 def test_config_get_raw_resp2_is_flat_array(raw):
-    assert raw.cmd("CONFIG", "GET", "maxmemory-policy") == \
-        b"*2\r\n$16\r\nmaxmemory-policy\r\n$10\r\nnoeviction\r\n"
+    assert raw.cmd("CONFIG", "GET", "maxmemory-samples") == \
+        b"*2\r\n$17\r\nmaxmemory-samples\r\n$1\r\n5\r\n"
     assert raw.cmd("CONFIG", "GET", "nosuchparam") == b"*0\r\n"
 
 
 def test_config_get_multiple_params(raw):
-    pairs = raw.call("CONFIG", "GET", "maxmemory", "databases")
+    pairs = raw.call("CONFIG", "GET", "maxmemory-samples", "databases")
     assert len(pairs) == 4
-    assert dict(zip(pairs[0::2], pairs[1::2])) == {b"maxmemory": b"0", b"databases": b"16"}
+    assert dict(zip(pairs[0::2], pairs[1::2])) == {b"maxmemory-samples": b"5", b"databases": b"16"}
 
 
 def test_config_get_startup_args(r, server):
@@ -259,14 +259,15 @@ def test_config_set_single_and_multiple(r):
         assert r.config_get("maxmemory") == {"maxmemory": "1073741824"}
         assert r.config_get("maxmemory-policy") == {"maxmemory-policy": "allkeys-lru"}
     finally:
-        r.execute_command("CONFIG", "SET", "maxmemory", "0", "maxmemory-policy", "noeviction")
-    assert r.config_get("maxmemory") == {"maxmemory": "0"}
+        r.execute_command("CONFIG", "SET", "maxmemory", mode_config("maxmemory"),
+                          "maxmemory-policy", mode_config("maxmemory-policy"))
+    assert r.config_get("maxmemory") == {"maxmemory": mode_config("maxmemory")}
 
 
 def test_config_set_is_atomic_on_error(r, raw):
     assert raw.cmd("CONFIG", "SET", "maxmemory", "1mb", "maxmemory-policy", "foo").startswith(
         b"-ERR CONFIG SET failed (possibly related to argument 'maxmemory-policy')")
-    assert r.config_get("maxmemory") == {"maxmemory": "0"}
+    assert r.config_get("maxmemory") == {"maxmemory": mode_config("maxmemory")}
 
 
 @pytest.mark.parametrize("args,reply", [

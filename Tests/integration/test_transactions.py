@@ -350,23 +350,23 @@ def test_watch_redis_py_optimistic_lock(r, other):
 def test_exec_reply_types_resp2(raw):
     raw.cmd("MULTI")
     for c in (("SET", "a", "1"), ("GET", "missing"), ("INCR", "a"),
-              ("MGET", "a", "missing"), ("CONFIG", "GET", "maxmemory"),
+              ("MGET", "a", "missing"), ("CONFIG", "GET", "databases"),
               ("ECHO", "hi"), ("TTL", "a")):
         assert raw.cmd(*c) == b"+QUEUED\r\n"
     assert raw.cmd("EXEC") == (
         b"*7\r\n+OK\r\n$-1\r\n:2\r\n*2\r\n$1\r\n2\r\n$-1\r\n"
-        b"*2\r\n$9\r\nmaxmemory\r\n$1\r\n0\r\n$2\r\nhi\r\n:-1\r\n")
+        b"*2\r\n$9\r\ndatabases\r\n$2\r\n16\r\n$2\r\nhi\r\n:-1\r\n")
 
 
 def test_exec_reply_types_resp3(raw):
     assert raw.cmd("HELLO", "3").startswith(b"%7\r\n")
     raw.cmd("MULTI")
     for c in (("SET", "a", "1"), ("GET", "missing"), ("INCR", "a"),
-              ("MGET", "a", "missing"), ("CONFIG", "GET", "maxmemory")):
+              ("MGET", "a", "missing"), ("CONFIG", "GET", "databases")):
         assert raw.cmd(*c) == b"+QUEUED\r\n"
     assert raw.cmd("EXEC") == (
         b"*5\r\n+OK\r\n_\r\n:2\r\n*2\r\n$1\r\n2\r\n_\r\n"
-        b"%1\r\n$9\r\nmaxmemory\r\n$1\r\n0\r\n")
+        b"%1\r\n$9\r\ndatabases\r\n$2\r\n16\r\n")
 
 
 def test_hello_inside_multi_switches_protocol(raw):
