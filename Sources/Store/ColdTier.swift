@@ -225,6 +225,8 @@ public final class ColdTier {
             if pending[read.rocksKey] === read { pending[read.rocksKey] = nil }
             install(read, results[index])
         }
+        // Promoted keys take memory too: make room as a write would (in the background).
+        if store.config.maxmemory > 0 { _ = store.checkMemory(adding: false) }
         for read in reads { read.promise.succeed(()) }
     }
 
