@@ -184,7 +184,9 @@ public final class ColdIndex {
     public func sweepExpired(from position: Int, slots budget: Int, nowMillis: Int64,
                              _ expired: (UInt64) -> Void) -> Int {
         guard expiresCount > 0 else { return 0 }
-        var s = position >> 32, index = position & 0xFFFF_FFFF
+        // Positions are (shard << 32 | slot) + 1, so that 0 only ever means "start over".
+        let start = position > 0 ? position - 1 : 0
+        var s = start >> 32, index = start & 0xFFFF_FFFF
         var visited = 0
         while visited < budget && s < shards.count {
             let shard = shards[s]
@@ -206,7 +208,7 @@ public final class ColdIndex {
             }
             visited += 1
         }
-        return s >= shards.count ? 0 : (s << 32) | index
+        return s >= shards.count ? 0 : ((s << 32) | index) + 1
     }
 
     /// A fingerprint chosen at random (RANDOMKEY), or nil when empty.

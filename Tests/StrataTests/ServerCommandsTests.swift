@@ -148,7 +148,10 @@ final class ServerCommandsTests: XCTestCase {
 
     func testHistogramBucketsAreMonotonicAndTight() {
         var previous = -1
-        for value: UInt64 in [0, 1, 63, 64, 65, 1000, 1023, 1024, 123_456, 9_999_999, 1 << 40] {
+        // Values from 2^40 ns (18 minutes) on share the last bucket.
+        XCTAssertEqual(LatencyHistogram.index(1 << 40), LatencyHistogram.bucketCount - 1)
+        XCTAssertEqual(LatencyHistogram.index(UInt64.max), LatencyHistogram.bucketCount - 1)
+        for value: UInt64 in [0, 1, 63, 64, 65, 1000, 1023, 1024, 123_456, 9_999_999, (1 << 39) + 12345] {
             let index = LatencyHistogram.index(value)
             XCTAssertGreaterThanOrEqual(index, previous)
             previous = index
