@@ -7,15 +7,15 @@
 // Strata links jemalloc (as Redis does): its size classes keep fragmentation, and so
 // RSS, close to what is allocated, and its statistics are cheap to read. glibc's
 // mallinfo2 walks every free chunk and took tens of milliseconds on a large heap.
-// jemalloc reads this at start-up. Transparent huge pages for the heap: lookups of random
-// keys touch memory all over it, and with 4 KB pages nearly every one missed the TLB as
-// well as the cache (the Linux default "madvise" mode only gives huge pages to memory
-// that asks for them).
-// One automatic arena for every thread but the execution thread (which gets its own, see
-// strata_use_own_arena), and dirty pages returned after a second: RocksDB's and the I/O
-// threads' short-lived buffers would otherwise hold RSS in many arenas (measured: 176 MB
-// RSS for 64 MB maxmemory with the defaults, 134 MB with these).
-const char *malloc_conf = "thp:always,metadata_thp:auto,narenas:1,dirty_decay_ms:1000,muzzy_decay_ms:0";
+// jemalloc reads this at start-up:
+// - one automatic arena for every thread but the execution thread (which gets its own,
+//   see strata_use_own_arena), and dirty pages returned after a second: RocksDB's and the
+//   I/O threads' short-lived buffers would otherwise hold RSS in many arenas (measured:
+//   176 MB RSS for 64 MB maxmemory with the defaults, 134 MB with these);
+// - no transparent huge pages: they sped up random GETs on a large heap a little, but a
+//   huge page stays resident while any of it is used, and under demotion RSS went past
+//   maxmemory's bound (165 MB against 154 MB; 131-137 MB without them).
+const char *malloc_conf = "narenas:1,dirty_decay_ms:1000,muzzy_decay_ms:0";
 
 size_t strata_malloc_used_bytes(void) {
     uint64_t epoch = 1;

@@ -115,7 +115,7 @@ extension ServerContext {
     func randomKeyAdmission(_ client: Client, _ tier: ColdTier, attempt: Int = 0) -> EventLoopFuture<Void>? {
         let db = client.db
         if client.coldListing != nil { return nil }
-        guard db.cold.count > 0, Int.random(in: 0..<db.count) < db.cold.count,
+        guard db.cold.count > 0, Int.random(in: 0..<db.count, using: &FastRandom.shared) < db.cold.count,
               let fp = db.cold.randomFingerprint() else { return nil }
         let position = ColdKeyFormat.position(hash32: Keyspace.hash32(fp))
         return tier.list(storageID: db.storageID, from: position, limit: 1).flatMap { listing in

@@ -47,8 +47,13 @@ public final class ServerConfig {
     // MARK: Memory (accepted now, honoured by the tiering work)
     public var maxmemory = 0
     public var maxmemoryPolicy = "noeviction" {
-        didSet { isLFUPolicy = maxmemoryPolicy.hasSuffix("lfu") }
+        didSet {
+            isLFUPolicy = maxmemoryPolicy.hasSuffix("lfu")
+            evictionPolicy = EvictionPolicy(maxmemoryPolicy)
+        }
     }
+    /// `maxmemoryPolicy` parsed once (eviction sampling reads it in a loop).
+    public private(set) var evictionPolicy = EvictionPolicy("noeviction")
     /// True for allkeys-lfu and volatile-lfu (read on every key access, so kept as a flag).
     public private(set) var isLFUPolicy = false
     public var maxmemorySamples = 5
@@ -91,4 +96,21 @@ public final class ServerConfig {
 /// enable-debug-command and enable-protected-configs take.
 public enum ProtectedSetting: String, CaseIterable {
     case no, yes, local
+}
+
+/// A maxmemory-policy value: which keys qualify and in what order they go.
+public struct EvictionPolicy: Equatable {
+    public enum Order { case lru, lfu, ttl, random, none }
+    public let order: Order
+    /// volatile-*: only keys with an expiry.
+    public let volatileOnly: Bool
+
+    public init(_ name: String) {
+        volatileOnly = name.hasPrefix("volatile")
+        if name.hasSuffix("lru") { order = .lru }
+        else if name.hasSuffix("lfu") { order = .lfu }
+        else if name.hasSuffix("ttl") { order = .ttl }
+        else if name.hasSuffix("random") { order = .random }
+        else { order = .none }
+    }
 }

@@ -58,7 +58,7 @@ public enum AccessTracking {
         if counter < 255 {
             let base = Double(counter > lfuInitialCounter ? counter - lfuInitialCounter : 0)
             let probability = 1.0 / (base * Double(logFactor) + 1)
-            if Double.random(in: 0..<1) < probability { counter += 1 }
+            if Double.random(in: 0..<1, using: &FastRandom.shared) < probability { counter += 1 }
         }
         return flags | (lfuMinutes(nowMillis: nowMillis) << 8) | counter
     }

@@ -214,11 +214,11 @@ public final class ColdIndex {
     /// A fingerprint chosen at random (RANDOMKEY), or nil when empty.
     public func randomFingerprint() -> UInt64? {
         guard count > 0 else { return nil }
-        var pick = Int.random(in: 0..<count)
+        var pick = Int.random(in: 0..<count, using: &FastRandom.shared)
         for shard in shards {
             if pick < shard.count {
                 while true {
-                    let fp = shard.fingerprints![Int.random(in: 0..<shard.capacity)]
+                    let fp = shard.fingerprints![Int.random(in: 0..<shard.capacity, using: &FastRandom.shared)]
                     if fp != 0 { return fp }
                 }
             }

@@ -36,6 +36,9 @@ public struct ColdStorageOptions {
     public var maxOpenFiles = 256
     /// Drop values whose codec header says they expired, during compaction.
     public var dropExpiredInCompaction = true
+    /// Skip RocksDB's write-ahead log for non-sync writes (the cold tier does until it is a
+    /// durable image: its directory is emptied at start anyway).
+    public var disableWAL = false
 
     public init(path: String) {
         self.path = path
@@ -158,6 +161,7 @@ public final class ColdStorage: @unchecked Sendable {
 
         readOptions = rocksdb_readoptions_create()
         writeOptions = rocksdb_writeoptions_create()
+        if options.disableWAL { rocksdb_writeoptions_disable_WAL(writeOptions, 1) }
         syncWriteOptions = rocksdb_writeoptions_create()
         rocksdb_writeoptions_set_sync(syncWriteOptions, 1)
 

@@ -114,6 +114,8 @@ public final class ColdTier {
         options.blockCacheBytes = config.tieringBlockCacheSize
         options.writeBufferBytes = config.tieringWriteBufferSize
         options.compression = ColdCompression(rawValue: config.tieringCompression) ?? .zstd
+        // Nothing in RocksDB outlives the process yet (see above): a log would only cost.
+        options.disableWAL = true
         storage = try ColdStorage(options: options)
         readers = (0..<max(1, config.tieringIOThreads)).map { DispatchQueue(label: "strata.cold.read.\($0)") }
     }

@@ -116,6 +116,9 @@ extension ColdTier {
         inFlightKeys -= items.items.count
         inFlightBytes -= items.bytes
         if !written { stats.writeErrors += 1 }
+        // Memory is about to drop: the next check must read it again, not act on a sample
+        // taken while these keys were still in RAM (that over-demoted by tens of MB).
+        store.memoryCheckCountdown = 0
         for item in items.items {
             guard let db = store.database(storageID: item.storageID),
                   let slot = item.key.withUnsafeBytes({ db.keys.find($0) }) else { continue }

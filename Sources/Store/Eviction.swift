@@ -1,3 +1,4 @@
+import Config
 import NIOCore
 
 /*
@@ -69,17 +70,30 @@ extension Store {
             }
         }
         let used = sampledUsedMemory
-        let noEviction = config.maxmemoryPolicy == "noeviction"
+        let noEviction = config.evictionPolicy.order == .none
         if let tier, !noEviction {
             // Demote from 95% of the limit down to 90%, in the background.
             let start = limit / 100 * 95
-            if used > start {
-                var toFree = used - limit / 100 * 90 - tier.inFlightBytes - tier.batch.bytes
-                var attempts = 0
-                while toFree > 0 && attempts < 100_000 {
+            // Two batches in flight at most: their encoded copies are memory too.
+            if used > start && tier.inFlightBatches < 2 {
+                // What a hot key really holds (value, key, its share of the table and of
+                // allocator rounding), from the figures themselves: a fixed estimate was
+                // half of it, and demotion kept going while batches were in flight.
+                let hot = hotKeys
+                let perKey = hot > 0 ? max(64, (used - coldIndexBytes) / hot) : 256
+                let leaving = (tier.inFlightKeys + tier.batch.items.count) * perKey
+                // At most two batches and about a millisecond per call: the rest follows
+                // with the next writes or the cron.
+                var keysToDemote = min((used - limit / 100 * 90 - leaving) / perKey,
+                                       2 * config.tieringDemoteBatchBytes / perKey)
+                let deadline = now &+ 1_000_000
+                var victims = 0
+                while keysToDemote > 0 {
                     guard let (db, slot) = nextVictim() else { break }
-                    toFree -= tier.demote(db, slot)
-                    attempts += 1
+                    tier.demote(db, slot)
+                    keysToDemote -= 1
+                    victims += 1
+                    if victims % 8 == 0 && Clock.monotonicNanos() > deadline { break }
                 }
                 tier.flushDemotions()
                 sampledUsedMemory = usedMemoryForLimit()
@@ -105,13 +119,13 @@ extension Store {
 
     /// The next key the policy takes out of RAM, or nil when there is none.
     func nextVictim() -> (Database, SlotPointer)? {
-        let policy = config.maxmemoryPolicy
-        let volatileOnly = policy.hasPrefix("volatile")
-        if policy.hasSuffix("random") {
+        let policy = config.evictionPolicy
+        let volatileOnly = policy.volatileOnly
+        if policy.order == .random {
             let candidates = databases.filter { $0.keys.count > 0 }
             guard !candidates.isEmpty else { return nil }
             for _ in 0..<64 {
-                let db = candidates.randomElement()!
+                let db = candidates.randomElement(using: &FastRandom.shared)!
                 guard let slot = db.keys.randomSlot() else { continue }
                 let meta = slot.pointee.meta
                 if meta & KeyFlags.demoting != 0 { continue }
@@ -132,7 +146,7 @@ extension Store {
         return nil
     }
 
-    func fillEvictionPool(volatileOnly: Bool, policy: String) {
+    func fillEvictionPool(volatileOnly: Bool, policy: EvictionPolicy) {
         let samples = config.maxmemorySamples
         let now = nowMillis
         for db in databases where db.keys.count > 0 {
@@ -148,11 +162,11 @@ extension Store {
                 if volatileOnly && expireAt == 0 { continue }
                 taken += 1
                 let score: UInt64
-                if policy.hasSuffix("lfu") {
+                if policy.order == .lfu {
                     let counter = AccessTracking.lfuDecayedCounter(meta: meta, nowMillis: now,
                                                                    decayMinutes: config.lfuDecayTime)
                     score = UInt64(255 - counter)
-                } else if policy.hasSuffix("ttl") {
+                } else if policy.order == .ttl {
                     score = UInt64.max - UInt64(max(0, expireAt))
                 } else {
                     score = UInt64(AccessTracking.idleSeconds(meta: meta, nowMillis: now))

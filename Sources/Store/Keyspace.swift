@@ -292,16 +292,19 @@ public final class Keyspace {
     public func randomSlot() -> SlotPointer? {
         guard count > 0 else { return nil }
         let pick: Table
-        if let draining, draining.used > 0, Int.random(in: 0..<count) < draining.used {
+        if let draining, draining.used > 0, Int.random(in: 0..<count, using: &FastRandom.shared) < draining.used {
             pick = draining
         } else {
             pick = table
         }
         guard pick.used > 0 else { return nil }
-        while true {
-            let index = Int.random(in: 0..<pick.capacity)
-            if pick.state(index) >= 2 { return pick.slots + index }
-        }
+        // From a random slot, the next occupied one (as Redis's dictGetSomeKeys walks on
+        // from a random bucket): a sparse table costs a short sequential walk, not many
+        // random probes. Records after long empty runs are a little more likely; eviction
+        // sampling and RANDOMKEY do not need better.
+        var index = Int.random(in: 0..<pick.capacity, using: &FastRandom.shared)
+        while pick.state(index) < 2 { index = (index + 1) & pick.mask }
+        return pick.slots + index
     }
 
     /// Visits slots starting at `position` (a clock hand over the main table, for active
