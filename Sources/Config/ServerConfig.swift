@@ -74,7 +74,7 @@ public final class ServerConfig {
     public var tieringIOThreads = 4
     /// When a read of a cold key brings it back to RAM: always, on its second read within
     /// `tieringPromoteWindow` seconds, or never (writes always bring keys back).
-    public var tieringPromote = "always"
+    public var tieringPromote = "second-touch"
     public var tieringPromoteWindow = 60
     /// Upper bound of one demotion batch (one RocksDB write).
     public var tieringDemoteBatchBytes = 4 << 20
