@@ -293,6 +293,9 @@ public final class ColdTier {
 
     /// Queues the delete of `key`'s RocksDB copy behind every write queued before it.
     public func deleteFromDisk(storageID: UInt8, key: [UInt8]) {
+        // The batch being filled may hold a put of this key: it must reach the writer
+        // first (a delete asked for earlier goes before it, one asked for now after it).
+        if !batch.isEmpty { flushDemotions() }
         let rocksKey = key.withUnsafeBytes { ColdKeyFormat.encode(storageID: storageID, key: $0) }
         pendingDeletes.delete(rocksKey)
         if !deleteFlushScheduled {
@@ -320,6 +323,7 @@ public final class ColdTier {
 
     /// FLUSHDB/FLUSHALL: removes every RocksDB key of a database.
     func dropStorage(_ storageID: UInt8) {
+        if !batch.isEmpty { flushDemotions() }
         flushPendingDeletes()
         var drop = ColdBatch()
         // Storage ids stop at 254 (see `Store.openColdTier`), so the range has an end.

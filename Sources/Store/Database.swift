@@ -198,6 +198,16 @@ public final class Database {
                     accessMeta: record.meta & AccessTracking.lruMask)
     }
 
+    /// The active expiry cycle removed these cold keys (it knows their fingerprints only):
+    /// transactions WATCHing one of them must fail, as for a hot key that expires.
+    func coldKeysExpired(_ fingerprints: [UInt64]) {
+        guard !watchers.isEmpty, !fingerprints.isEmpty else { return }
+        let expired = Set(fingerprints)
+        for (key, states) in watchers where expired.contains(ColdIndex.fingerprint(KeyHash.hash(key))) {
+            for state in states { state.dirty = true }
+        }
+    }
+
     /// True when `key` is hot or has an entry in the cold index (which a read confirms).
     public func mayExist(_ key: UnsafeRawBufferPointer) -> Bool {
         let hash = KeyHash.hash(key)

@@ -137,6 +137,7 @@ public final class Store {
                 } while cursor != 0 && Clock.monotonicNanos() < deadline
                 coldExpireCursors[expireDatabase] = cursor
                 stats.expiredKeys += expired.count
+                db.coldKeysExpired(expired)
                 tier?.purgeExpired(storageID: db.storageID, fingerprints: expired)
                 if cursor != 0 { return }
             }
