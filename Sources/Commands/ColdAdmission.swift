@@ -32,13 +32,13 @@ extension ServerContext {
     /// Starts reading what the command needs from the cold tier; nil when it can run now.
     func coldAdmission(_ client: Client, _ spec: CommandSpec, _ arguments: CommandArguments,
                        _ tier: ColdTier) -> EventLoopFuture<Void>? {
-        guard store.databases.contains(where: { $0.cold.count > 0 }) else { return nil }
+        guard store.coldTotals.count > 0 else { return nil }
         switch spec.name {
         case "keys": return listingAdmission(client, tier, from: 0, limit: Int.max)
         case "scan":
             let cursor = KeyCommands.parseCursor(arguments.bytes(1)) ?? 0
             return listingAdmission(client, tier, from: cursor.bitReversed,
-                                    limit: ServerContext.scanCount(arguments))
+                                    limit: min(scanCount(arguments), 100_000))
         case "randomkey": return randomKeyAdmission(client, tier)
         default: break
         }
@@ -97,6 +97,12 @@ extension ServerContext {
         return store.databases[number]
     }
 
+    /// SCAN's COUNT (the handler answers a bad one with an error; the listing then does
+    /// not matter).
+    func scanCount(_ arguments: CommandArguments) -> Int {
+        (try? KeyCommands.ScanOptions.parse(arguments).get())?.count ?? KeyCommands.defaultScanCount
+    }
+
     /// KEYS and SCAN: lists the cold keys from `position` on (handed over in
     /// `client.coldListing`), unless that listing is already there.
     func listingAdmission(_ client: Client, _ tier: ColdTier, from position: UInt64, limit: Int) -> EventLoopFuture<Void>? {
@@ -127,18 +133,5 @@ extension ServerContext {
             return self.randomKeyAdmission(client, tier, attempt: attempt + 1)
                 ?? client.server.eventLoop!.makeSucceededVoidFuture()
         }
-    }
-
-    /// SCAN's COUNT option (the handler validates it; a bad one gets the default here).
-    static func scanCount(_ arguments: CommandArguments) -> Int {
-        var index = 2
-        var count = KeyCommands.defaultScanCount
-        while index + 1 < arguments.count {
-            if arguments.matches(index, "count"), let value = arguments.integer(index + 1), value >= 1 {
-                count = min(value, 100_000)
-            }
-            index += 2
-        }
-        return count
     }
 }

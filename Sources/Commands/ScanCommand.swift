@@ -60,25 +60,14 @@ extension KeyCommands {
     /// Redis. Expired keys that pass the pattern are collected (deleted) on the way.
     static func scan(_ client: Client, _ args: CommandArguments) {
         guard let start = parseCursor(args.bytes(1)) else { return client.error("ERR invalid cursor") }
-        var count = defaultScanCount
-        var patternIndex: Int? = nil
-        var typeFilter: String? = nil
-        var index = 2
-        while index < args.count {
-            let hasValue = index + 1 < args.count
-            if args.matches(index, "count") && hasValue {
-                guard let value = args.integer(index + 1) else { return client.error(ErrorReplies.notInteger) }
-                guard value >= 1 else { return client.error(ErrorReplies.syntax) }
-                count = value
-            } else if args.matches(index, "match") && hasValue {
-                patternIndex = GlobMatch.isMatchAll(args.bytes(index + 1)) ? nil : index + 1
-            } else if args.matches(index, "type") && hasValue {
-                typeFilter = cString(args.bytes(index + 1)).lowercased()
-            } else {
-                return client.error(ErrorReplies.syntax)
-            }
-            index += 2
+        let options: ScanOptions
+        switch ScanOptions.parse(args) {
+        case .success(let parsed): options = parsed
+        case .failure(let error): return client.error(error.text)
         }
+        let count = options.count
+        let patternIndex = options.patternIndex
+        let typeFilter = options.typeFilter
 
         let db = client.db
         let store = client.server.store
@@ -163,6 +152,37 @@ extension KeyCommands {
         client.reply.bulk(String(cursor))
         client.reply.arrayHeader(keys.count)
         for key in keys { client.reply.bulk(key) }
+    }
+
+    /// SCAN's options after the cursor (the handler and the cold-tier admission step read
+    /// them alike).
+    struct ScanOptions {
+        struct Failure: Error { let text: String }
+        var count = KeyCommands.defaultScanCount
+        /// Index of the MATCH pattern (nil when absent or matching everything).
+        var patternIndex: Int? = nil
+        var typeFilter: String? = nil
+
+        static func parse(_ args: CommandArguments) -> Result<ScanOptions, Failure> {
+            var options = ScanOptions()
+            var index = 2
+            while index < args.count {
+                let hasValue = index + 1 < args.count
+                if args.matches(index, "count") && hasValue {
+                    guard let value = args.integer(index + 1) else { return .failure(Failure(text: ErrorReplies.notInteger)) }
+                    guard value >= 1 else { return .failure(Failure(text: ErrorReplies.syntax)) }
+                    options.count = value
+                } else if args.matches(index, "match") && hasValue {
+                    options.patternIndex = GlobMatch.isMatchAll(args.bytes(index + 1)) ? nil : index + 1
+                } else if args.matches(index, "type") && hasValue {
+                    options.typeFilter = cString(args.bytes(index + 1)).lowercased()
+                } else {
+                    return .failure(Failure(text: ErrorReplies.syntax))
+                }
+                index += 2
+            }
+            return .success(options)
+        }
     }
 
     /// A SCAN cursor, parsed as Redis does with `strtoul`: an unsigned 64-bit decimal with an

@@ -128,15 +128,20 @@ enum StringEditCommands {
         }
         let (result, overflow) = current.addingReportingOverflow(increment)
         guard !overflow else { return client.error(ErrorReplies.overflow) }
-        let digits = DecimalText.bytes(result)
+        storeNumber(DecimalText.bytes(result), at: slot, key, in: db)
+        client.reply.integer(result)
+    }
+
+    /// Stores the text of a number computed from the key's value (INCR family): in place
+    /// when the key exists (no longer "raw" for OBJECT ENCODING), else as a new key.
+    static func storeNumber(_ text: [UInt8], at slot: SlotPointer?, _ key: UnsafeRawBufferPointer, in db: Database) {
         if let slot {
-            slot.pointee.value = .string(digits)
+            slot.pointee.value = .string(text)
             slot.pointee.meta &= ~KeyFlags.rawString
         } else {
-            db.add(key, .string(digits))
+            db.add(key, .string(text))
         }
         db.modified(key)
-        client.reply.integer(result)
     }
 
     /// INCRBYFLOAT key increment: long double arithmetic, replied and stored in Redis's human-friendly format.
@@ -156,13 +161,7 @@ enum StringEditCommands {
         let result = current + increment
         guard result.isFinite else { return client.error("ERR increment would produce NaN or Infinity") }
         let text = Array(DoubleFormat.humanFriendly(result).utf8)
-        if let slot {
-            slot.pointee.value = .string(text)
-            slot.pointee.meta &= ~KeyFlags.rawString
-        } else {
-            db.add(key, .string(text))
-        }
-        db.modified(key)
+        storeNumber(text, at: slot, key, in: db)
         client.reply.bulk(text)
     }
 }

@@ -41,13 +41,18 @@ public final class ColdIndex {
     }
 
     var shards = [Shard](repeating: Shard(), count: ColdIndex.shardCount)
-    public private(set) var count = 0
+    public private(set) var count = 0 {
+        didSet { totals?.count += count - oldValue }
+    }
+    /// Entries of every index of the store (so that "are there cold keys at all?" is one
+    /// read per command, not one per database).
+    let totals: ColdTotals?
     /// Entries with an expiry.
     public private(set) var expiresCount = 0
     /// Bytes allocated for entries.
     public private(set) var allocatedBytes = 0
 
-    public init() {}
+    public init(totals: ColdTotals? = nil) { self.totals = totals }
 
     deinit { removeAll() }
 
@@ -291,4 +296,10 @@ public final class ColdIndex {
         shard.expiries?.deallocate()
         shard.metas?.deallocate()
     }
+}
+
+/// The number of cold keys across databases (see `ColdIndex.totals`).
+public final class ColdTotals {
+    public internal(set) var count = 0
+    public init() {}
 }

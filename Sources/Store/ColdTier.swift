@@ -371,7 +371,7 @@ public final class ColdTier {
     /// After many expired keys were deleted, compacts RocksDB so that their space (and the
     /// delete markers) go away; the compaction filter also drops expired values it meets.
     func maybeCompact() {
-        let cold = store.databases.reduce(0) { $0 + $1.cold.count }
+        let cold = store.coldKeys
         guard !compactionRunning, expiredSinceCompaction >= 1000,
               expiredSinceCompaction * 10 >= cold + expiredSinceCompaction else { return }
         compactionRunning = true

@@ -22,7 +22,7 @@ public final class Database {
     /// Hot keys that have an expiry.
     public private(set) var expiresCount = 0
     /// The keys of this database that live only in RocksDB.
-    public private(set) var cold = ColdIndex()
+    public private(set) var cold: ColdIndex
     /// This database's key prefix in RocksDB. SWAPDB exchanges it with the contents, so
     /// cold keys never have to be rewritten.
     public private(set) var storageID: UInt8
@@ -36,6 +36,7 @@ public final class Database {
         self.index = index
         self.storageID = UInt8(truncatingIfNeeded: index)
         self.store = store
+        self.cold = ColdIndex(totals: store.coldTotals)
     }
 
     /// Number of keys in both tiers (expired keys not yet collected included, as Redis

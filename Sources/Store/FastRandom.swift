@@ -10,6 +10,9 @@ public struct FastRandom: RandomNumberGenerator {
 
     public init() { state = UInt64.random(in: 1...UInt64.max) }
 
+    /// A fixed sequence (tests, so that failures reproduce).
+    public init(seed: UInt64) { state = seed }
+
     public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state

@@ -72,7 +72,8 @@ public final class Store {
     /// Keys held in RAM, in all databases.
     public var hotKeys: Int { databases.reduce(0) { $0 + $1.keys.count } }
     /// Keys held only in RocksDB, in all databases.
-    public var coldKeys: Int { databases.reduce(0) { $0 + $1.cold.count } }
+    public var coldKeys: Int { coldTotals.count }
+    public let coldTotals = ColdTotals()
     /// Bytes of the cold index, in all databases.
     public var coldIndexBytes: Int { databases.reduce(0) { $0 + $1.cold.allocatedBytes } }
 

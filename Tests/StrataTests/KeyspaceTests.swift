@@ -237,7 +237,7 @@ final class KeyspaceTests: XCTestCase {
     /// Keys present for the whole scan come back at least once even when the table grows
     /// and shrinks (and resizes are caught mid-way) between SCAN calls.
     func testScanGuaranteeAcrossGrowthAndShrink() {
-        var generator = SplitMix(seed: 42)
+        var generator = FastRandom(seed: 42)
         for trial in 0..<9 {
             let ks = Keyspace()
             let stableCount = [10, 200, 2000][trial % 3]
@@ -289,7 +289,7 @@ final class KeyspaceTests: XCTestCase {
         }
     }
 
-    private func removeRandom(_ ks: Keyspace, _ churn: inout [[UInt8]], _ generator: inout SplitMix) -> Bool {
+    private func removeRandom(_ ks: Keyspace, _ churn: inout [[UInt8]], _ generator: inout FastRandom) -> Bool {
         let index = Int(generator.next() % UInt64(churn.count))
         churn.swapAt(index, churn.count - 1)
         return remove(ks, churn.removeLast())
@@ -317,18 +317,5 @@ final class KeyspaceTests: XCTestCase {
         XCTAssertEqual(db.expiresCount, 0)
         db.removeAll(async: false)
         XCTAssertEqual(db.count, 0)
-    }
-}
-
-/// A small deterministic generator, so failures reproduce.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E3779B97F4A7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
-        z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
-        return z ^ (z >> 31)
     }
 }

@@ -4,19 +4,7 @@ import XCTest
 /// The on-disk value format (golden bytes, so an accidental change of the format fails here)
 /// and the RocksDB key layout.
 final class ValueCodecTests: XCTestCase {
-    /// A deterministic generator, so failures reproduce.
-    private struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E3779B97F4A7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
-            z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
-            return z ^ (z >> 31)
-        }
-    }
-
-    private func randomBytes(_ count: Int, _ rng: inout SplitMix) -> [UInt8] {
+    private func randomBytes(_ count: Int, _ rng: inout FastRandom) -> [UInt8] {
         (0..<count).map { _ in UInt8.random(in: 0...255, using: &rng) }
     }
 
@@ -91,7 +79,7 @@ final class ValueCodecTests: XCTestCase {
     }
 
     func testIncompressibleValueStaysRaw() throws {
-        var rng = SplitMix(state: 42)
+        var rng = FastRandom(seed: 42)
         let payload = randomBytes(2048, &rng)
         let bytes = ValueCodec.encode(.string(payload), expireAt: 0, compressionThreshold: 1024)
         XCTAssertEqual(Array(bytes.prefix(3)), [1, 0, 0])
@@ -184,7 +172,7 @@ final class ValueCodecTests: XCTestCase {
     /// Cutting a compressed encoding anywhere fails; cutting a raw one fails inside the header
     /// and otherwise yields the shorter payload (a raw payload carries no length of its own).
     func testEveryTruncation() throws {
-        var rng = SplitMix(state: 7)
+        var rng = FastRandom(seed: 7)
         let encodings: [[UInt8]] = [
             ValueCodec.encode(.string(compressible(3000)), expireAt: 0, compressionThreshold: 64),
             ValueCodec.encode(.string(compressible(3000)), expireAt: 1_700_000_000_123, compressionThreshold: 64),
@@ -209,7 +197,7 @@ final class ValueCodecTests: XCTestCase {
     }
 
     func testRandomGarbageNeverCrashes() {
-        var rng = SplitMix(state: 2024)
+        var rng = FastRandom(seed: 2024)
         var decoded = 0
         for i in 0..<10_000 {
             var bytes = randomBytes(Int.random(in: 0...64, using: &rng), &rng)
@@ -242,7 +230,7 @@ final class ValueCodecTests: XCTestCase {
     func testReverse32() {
         XCTAssertEqual(ColdKeyFormat.reverse32(1), 0x8000_0000)
         XCTAssertEqual(ColdKeyFormat.reverse32(0x1234_5678), 0x1E6A_2C48)
-        var rng = SplitMix(state: 5)
+        var rng = FastRandom(seed: 5)
         for _ in 0..<1000 {
             let x = UInt32.random(in: 0...UInt32.max, using: &rng)
             XCTAssertEqual(ColdKeyFormat.reverse32(x), slowReverse(x))
@@ -287,7 +275,7 @@ final class ValueCodecTests: XCTestCase {
 
     /// RocksDB's bytewise order over encoded keys is SCAN order: (position, key bytes).
     func testEncodedOrderIsScanOrder() {
-        var rng = SplitMix(state: 99)
+        var rng = FastRandom(seed: 99)
         struct Entry { var encoded: [UInt8]; var position: UInt64; var key: [UInt8] }
         var entries: [Entry] = []
         for _ in 0..<1000 {

@@ -61,7 +61,8 @@ def test_inspection_does_not_promote(r):
     assert r.ttl("a") == -1
     assert 990 <= r.ttl("b") <= 1000
     assert r.object("encoding", "a") == b"int"
-    assert r.scan(0, count=1000)[1] != []
+    cursor, scanned = r.scan(0, count=1000)
+    assert cursor == 0 and sorted(scanned) == [b"a", b"b"]
     assert sorted(r.keys("*")) == [b"a", b"b"]
     assert r.randomkey() in (b"a", b"b")
     assert tier(r, "a") == "cold" and tier(r, "b") == "cold"
@@ -293,13 +294,20 @@ def test_noeviction_answers_oom(server_factory):
     assert info_tiering(r)["cold_keys"] == 0
 
 
-def test_tier_command_errors(r):
-    with pytest.raises(redis.ResponseError):
-        r.execute_command("TIER", "NOPE")
-    with pytest.raises(redis.ResponseError):
-        r.execute_command("TIER", "GET")
+def test_tier_command_errors(raw):
+    assert raw.cmd("TIER", "NOPE") == b"-ERR unknown subcommand 'NOPE'. Try TIER HELP.\r\n"
+    assert raw.cmd("TIER", "GET") == b"-ERR wrong number of arguments for 'tier|get' command\r\n"
+
+
+def test_tier_get_promote(r):
     assert tier(r, "missing") == "none"
     assert r.execute_command("TIER", "PROMOTE", "missing") == 0
+    r.set("p", "v")
+    assert tier(r, "p") == "hot"
+    assert r.execute_command("TIER", "DEMOTE", "p", "missing") == 1
+    assert tier(r, "p") == "cold"
+    assert r.execute_command("TIER", "PROMOTE", "p", "missing") == 1
+    assert tier(r, "p") == "hot"
 
 
 # --- memory that holds ----------------------------------------------------------------
