@@ -73,3 +73,48 @@ void strata_table_bytes_add(long delta) {
 long strata_table_bytes(void) {
     return atomic_load_explicit(&strata_table_bytes_total, memory_order_relaxed);
 }
+
+// MARK: - CRC-32C
+
+static unsigned int crc32c_table[256];
+
+// Built before main, so that threads never race to build it.
+__attribute__((constructor))
+static void crc32c_build_table(void) {
+    for (unsigned int i = 0; i < 256; i++) {
+        unsigned int c = i;
+        for (int k = 0; k < 8; k++) c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+        crc32c_table[i] = c;
+    }
+}
+
+static unsigned int crc32c_software(unsigned int crc, const unsigned char *p, size_t n) {
+    while (n--) crc = crc32c_table[(crc ^ *p++) & 0xFF] ^ (crc >> 8);
+    return crc;
+}
+
+#if defined(__x86_64__)
+#include <string.h>
+__attribute__((target("sse4.2")))
+static unsigned int crc32c_hardware(unsigned int crc, const unsigned char *p, size_t n) {
+    unsigned long long c = crc;
+    while (n >= 8) {
+        unsigned long long word;
+        memcpy(&word, p, 8);
+        c = __builtin_ia32_crc32di(c, word);
+        p += 8;
+        n -= 8;
+    }
+    unsigned int c32 = (unsigned int)c;
+    while (n--) c32 = __builtin_ia32_crc32qi(c32, *p++);
+    return c32;
+}
+#endif
+
+unsigned int strata_crc32c(unsigned int crc, const void *bytes, size_t length) {
+    crc = ~crc;
+#if defined(__x86_64__)
+    if (__builtin_cpu_supports("sse4.2")) return ~crc32c_hardware(crc, bytes, length);
+#endif
+    return ~crc32c_software(crc, bytes, length);
+}

@@ -39,6 +39,12 @@ public final class Client {
     public var noEvict = false
     /// Close the connection once the pending replies are written (QUIT, protocol errors).
     public var closeAfterReply = false
+    /// The outcome of the checkpoint this client's SAVE waited for (see PersistenceCommands).
+    public var checkpointOutcome: Bool?
+    /// With `appendfsync always`: the log position this client's writes need on disk
+    /// before their replies go, and the one its reads saw.
+    public var logPosition: UInt64 = 0
+    public var readLogPosition: UInt64 = 0
 
     // Hooks the network layer installs.
     /// Closes the connection (CLIENT KILL).

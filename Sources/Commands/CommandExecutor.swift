@@ -63,6 +63,13 @@ extension ServerContext {
             reject(client, spec, ErrorReplies.noAuth)
             return .completed
         }
+        // Writes stop while the log or a checkpoint cannot reach the disk (and PING, as
+        // in Redis, so that health checks notice).
+        if store.hasDiskTrouble && (spec.flags.contains(.write) || spec.name == "ping"),
+           let reason = store.diskErrorReply() {
+            reject(client, spec, reason)
+            return .completed
+        }
         switch memoryAdmission(client, spec) {
         case .proceed: break
         case .wait(let ready): return .parked(ready: ready)
@@ -85,7 +92,20 @@ extension ServerContext {
             let keys = spec.name == "exec" ? queuedKeys(client) : spec.keyPositions(arguments).map { arguments.bytes($0) }
             if !keys.isEmpty, let ready = gate(client, keys) { return .parked(ready: ready) }
         }
+        if spec.waitsForCheckpoint, let ready = PersistenceCommands.saveAdmission(client) { return .parked(ready: ready) }
+        let logged = store.log?.appendedEnd
         run(client, spec, arguments)
+        if let log = store.log {
+            store.logChanges()
+            // With appendfsync always this reply waits until the log is on disk up to here:
+            // a write's for its own records, a read's because it may show others' writes
+            // not on disk yet (while the log is failing, reads are answered anyway).
+            if log.appendedEnd != logged {
+                client.logPosition = log.appendedEnd
+            } else {
+                client.readLogPosition = log.appendedEnd
+            }
+        }
         if let tier {
             client.coldListing = nil
             tier.afterCommand()

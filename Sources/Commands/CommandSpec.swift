@@ -70,6 +70,8 @@ public final class CommandSpec {
     public private(set) var subcommands: [String: CommandSpec] = [:]
     /// The container's name for a subcommand ("config"), else nil.
     public private(set) var parentName: String?
+    /// SAVE: the connection waits for a checkpoint before the handler replies.
+    public var waitsForCheckpoint = false
 
     // Statistics for INFO commandstats.
     public var calls = 0

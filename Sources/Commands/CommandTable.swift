@@ -13,7 +13,7 @@ public final class CommandTable {
     public static func allSpecs() -> [CommandSpec] {
         ConnectionCommands.specs + TransactionCommands.specs + StringCommands.specs + BitmapCommands.specs
             + KeyCommands.specs + ExpiryCommands.specs + ServerCommands.specs + ClientCommands.specs
-            + CommandIntrospection.specs + TierCommand.specs
+            + CommandIntrospection.specs + TierCommand.specs + PersistenceCommands.specs
     }
 
     /// Builds the table; `renames` applies `rename-command` (an empty new name disables).

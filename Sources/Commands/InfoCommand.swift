@@ -208,19 +208,40 @@ public enum InfoCommand {
         ]
     }
 
+    /*
+     A checkpoint is both Redis's BGSAVE and its AOF rewrite here, so the rdb_* and aof_*
+     rewrite fields describe the same thing; aof_* write fields describe the log.
+    */
     static func persistenceLines(_ server: ServerContext) -> [(String, String)] {
-        // Nothing is persisted yet: no save or rewrite has ever run, so the "last save" is
-        // the start time (as Redis reports before its first save) and every status is ok.
-        [
+        let store = server.store
+        let state = store.persistence
+        let running = state.runningSince.map { Int((Clock.nowMillis() - $0) / 1000) }
+        let status = state.lastSaveOK ? "ok" : "err"
+        var lines: [(String, String)] = [
             ("loading", "0"), ("async_loading", "0"), ("current_cow_peak", "0"), ("current_cow_size", "0"),
-            ("current_fork_perc", "0.00"), ("current_save_keys_processed", "0"), ("current_save_keys_total", "0"),
-            ("rdb_changes_since_last_save", String(server.store.dirty)), ("rdb_bgsave_in_progress", "0"),
-            ("rdb_last_save_time", String(server.startedAt / 1000)), ("rdb_last_bgsave_status", "ok"),
-            ("rdb_last_bgsave_time_sec", "-1"), ("rdb_current_bgsave_time_sec", "-1"), ("rdb_saves", "0"),
-            ("aof_enabled", "0"), ("aof_rewrite_in_progress", "0"), ("aof_rewrite_scheduled", "0"),
-            ("aof_last_rewrite_time_sec", "-1"), ("aof_current_rewrite_time_sec", "-1"),
-            ("aof_last_bgrewrite_status", "ok"), ("aof_rewrites", "0"), ("aof_last_write_status", "ok"),
+            ("current_fork_perc", "0.00"), ("current_save_keys_processed", String(running != nil ? state.keysWritten : 0)),
+            ("current_save_keys_total", "0"),
+            ("rdb_changes_since_last_save", String(store.dirty)),
+            ("rdb_bgsave_in_progress", running != nil ? "1" : "0"),
+            ("rdb_last_save_time", String(state.lastSaveTime)), ("rdb_last_bgsave_status", status),
+            ("rdb_last_bgsave_time_sec", String(state.lastDurationSeconds)),
+            ("rdb_current_bgsave_time_sec", String(running ?? -1)), ("rdb_saves", String(state.saves)),
+            ("aof_enabled", store.log != nil ? "1" : "0"),
+            ("aof_rewrite_in_progress", running != nil && store.log != nil ? "1" : "0"), ("aof_rewrite_scheduled", "0"),
+            ("aof_last_rewrite_time_sec", String(state.lastDurationSeconds)),
+            ("aof_current_rewrite_time_sec", String(running ?? -1)),
+            ("aof_last_bgrewrite_status", status), ("aof_rewrites", String(state.saves)),
+            ("aof_last_write_status", store.log?.lastError == nil ? "ok" : "err"),
         ]
+        if let log = store.log {
+            lines += [
+                ("aof_current_size", String(log.bytesSinceCheckpoint)),
+                ("aof_base_size", "0"), ("aof_pending_rewrite", "0"),
+                ("aof_buffer_length", String(log.buffer.count)),
+                ("aof_pending_bio_fsync", "0"), ("aof_delayed_fsync", "0"),
+            ]
+        }
+        return lines
     }
 
     static func statsLines(_ server: ServerContext) -> [(String, String)] {
@@ -305,7 +326,7 @@ public enum InfoCommand {
         let store = server.store
         let hot = store.hotKeys, cold = store.coldKeys
         let indexBytes = store.coldIndexBytes
-        guard let tier = store.tier else {
+        guard let tier = store.activeTier else {
             return [("tiering_enabled", "0"), ("hot_keys", String(hot)), ("cold_keys", "0")]
         }
         let stats = tier.stats

@@ -34,7 +34,7 @@ public enum TierCommand {
     }
 
     static func demote(_ client: Client, _ args: CommandArguments) {
-        guard let tier = client.server.store.tier else { return client.error(disabled) }
+        guard let tier = client.server.store.activeTier else { return client.error(disabled) }
         let db = client.db
         var demoted = 0
         for index in 2..<args.count {
@@ -48,7 +48,7 @@ public enum TierCommand {
 
     /// The admission step already read the cold keys back (as a write would: they stay).
     static func promote(_ client: Client, _ args: CommandArguments) {
-        guard client.server.store.tier != nil else { return client.error(disabled) }
+        guard client.server.store.activeTier != nil else { return client.error(disabled) }
         let db = client.db
         var hot = 0
         for index in 2..<args.count where db.find(args.bytes(index)) != nil { hot += 1 }
@@ -56,7 +56,7 @@ public enum TierCommand {
     }
 
     static func demoteAll(_ client: Client, _ args: CommandArguments) {
-        guard let tier = client.server.store.tier else { return client.error(disabled) }
+        guard let tier = client.server.store.activeTier else { return client.error(disabled) }
         tier.demoteEverything()
         client.reply.ok()
     }

@@ -35,7 +35,7 @@ public final class ServerConfig {
     public var dbfilename = "dump.rdb"
     public var hz = 10
 
-    // MARK: Persistence (accepted now, honoured by the durability work)
+    // MARK: Persistence
     /// `save` rules as (seconds, changes).
     public var saveRules: [(seconds: Int, changes: Int)] = [(3600, 1), (300, 100), (60, 10000)]
     public var appendonly = false
@@ -43,6 +43,16 @@ public final class ServerConfig {
     public var appendfilename = "appendonly.aof"
     public var appenddirname = "appendonlydir"
     public var stopWritesOnBgsaveError = true
+    /// Start a checkpoint when the log has grown by this percentage since the last one
+    /// (0: never by size), once it holds at least `autoAofRewriteMinSize` bytes.
+    public var autoAofRewritePercentage = 100
+    public var autoAofRewriteMinSize = 64 << 20
+    /// A log ending in a truncated record loads without it (yes) or stops start-up (no).
+    public var aofLoadTruncated = true
+    /// Strata: a log damaged in the middle loads up to the damage (yes) or stops start-up.
+    public var aofLoadCorruptTail = false
+    /// True when anything is persisted: the data directory then survives restarts.
+    public var persistenceEnabled: Bool { appendonly || !saveRules.isEmpty }
 
     // MARK: Memory (accepted now, honoured by the tiering work)
     public var maxmemory = 0

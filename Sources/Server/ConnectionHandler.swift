@@ -29,10 +29,18 @@ final class ConnectionHandler: ChannelInboundHandler {
     private var parked = false
     private var closing = false
     private var context: ChannelHandlerContext!
+    private let durability: DurabilityGate
+    /// appendfsync always: replies not sent yet because the log is not on disk up to the
+    /// commands they answer: (bytes of the reply buffer, log position they need), in order.
+    private var heldReplies: [(bytes: Int, position: UInt64, hasWrite: Bool)] = []
+    /// A close asked for while replies were held: done once they are sent.
+    private var closeWhenReleased = false
+    var waitsForDurability = false
 
-    init(server: ServerContext, logger: Logger) {
+    init(server: ServerContext, logger: Logger, durability: DurabilityGate) {
         self.server = server
         self.logger = logger
+        self.durability = durability
         self.parser = RequestParser(limits: RequestLimits(maxBulkLength: server.config.protoMaxBulkLength))
         ranges.reserveCapacity(16)
     }
@@ -186,15 +194,63 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     private func flush() {
-        guard let client, client.reply.buffer.readableBytes > 0, let context else { return }
-        server.stats.outputBytes += client.reply.buffer.readableBytes
+        guard let client, let context else { return }
+        let pending = client.reply.buffer.readableBytes
+        guard pending > 0 else { return }
+        if let log = server.store.log, log.policy == .always {
+            let durable = log.durableEnd
+            let needsWrite = client.logPosition > durable
+            let needsRead = client.readLogPosition > durable && log.lastError == nil
+            if needsWrite || needsRead || !heldReplies.isEmpty {
+                // Sent once the log is on disk up to the commands answered (DurabilityGate).
+                if pending > (heldReplies.last?.bytes ?? 0) {
+                    heldReplies.append((pending, max(client.logPosition, client.readLogPosition), needsWrite))
+                }
+                if releaseHeldReplies() { durability.wait(self) }
+                return
+            }
+        }
+        server.stats.outputBytes += pending
         context.writeAndFlush(wrapOutboundOut(client.reply.buffer), promise: nil)
         // After the write the buffer is normally unshared again, so clear() keeps its storage.
         client.reply.buffer.clear()
     }
 
+    /// Sends the held replies whose commands' log records are on disk now (and replies
+    /// to reads while the log is failing). Returns true when some must still wait.
+    func releaseHeldReplies() -> Bool {
+        guard let client, let context else { return false }
+        let durable = server.store.log?.durableEnd ?? .max
+        let failing = server.store.log?.lastError != nil
+        var ready = 0
+        var released = 0
+        while released < heldReplies.count
+                && (heldReplies[released].position <= durable || (failing && !heldReplies[released].hasWrite)) {
+            ready = heldReplies[released].bytes
+            released += 1
+        }
+        if ready > 0, let slice = client.reply.buffer.readSlice(length: ready) {
+            server.stats.outputBytes += ready
+            context.writeAndFlush(wrapOutboundOut(slice), promise: nil)
+            heldReplies.removeFirst(released)
+            for index in heldReplies.indices { heldReplies[index].bytes -= ready }
+        }
+        if heldReplies.isEmpty {
+            if client.reply.buffer.readableBytes == 0 { client.reply.buffer.clear() }
+            if closeWhenReleased { close() }
+            return false
+        }
+        return true
+    }
+
     private func close() {
         guard !closing || context != nil else { return }
+        if !heldReplies.isEmpty && !closeWhenReleased {
+            // QUIT after writes: their replies go first, once they are on disk.
+            closeWhenReleased = true
+            closing = true
+            return
+        }
         closing = true
         context?.close(promise: nil)
     }

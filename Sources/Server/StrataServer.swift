@@ -24,6 +24,9 @@ public final class StrataServer {
     private var cron: RepeatedTask?
     private var signalSources: [DispatchSourceSignal] = []
     private let stopped: EventLoopPromise<Void>
+    /// Connections whose replies wait for the log to reach the disk (appendfsync always).
+    let durability = DurabilityGate()
+    private var shuttingDown = false
 
     static let stallLogger = Logger(label: "strata.cron")
 
@@ -56,18 +59,10 @@ public final class StrataServer {
         // The execution thread allocates from an arena of its own: maxmemory counts what
         // it holds, apart from RocksDB's caches and the background threads' buffers.
         _ = try? context.eventLoop!.submit { MemoryStats.useOwnArena() }.wait()
-        if config.tiering {
-            let path = config.dir.hasSuffix("/") ? config.dir + config.tieringDirname
-                : config.dir + "/" + config.tieringDirname
-            do {
-                try context.store.openColdTier(path: path, loop: context.eventLoop!)
-            } catch {
-                throw StartupError("cannot open the cold tier in \(path): \(error)")
-            }
-            logger.notice("Cold tier (RocksDB) opened in \(path)")
-        }
+        try openStorage()
         let server = context
         let logger = self.logger
+        let durability = self.durability
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: Int32(config.tcpBacklog))
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -82,7 +77,8 @@ public final class StrataServer {
                 minimum: 1024, initial: 16 * 1024, maximum: Network.maxReadBytes))
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ConnectionHandler(server: server, logger: logger))
+                    try channel.pipeline.syncOperations.addHandler(
+                        ConnectionHandler(server: server, logger: logger, durability: durability))
                 }
             }
         for address in config.bind {
@@ -104,13 +100,16 @@ public final class StrataServer {
         }
         guard !channels.isEmpty else { throw StartupError("No address could be bound") }
         context.requestShutdown = { [weak self] request in
-            self?.shutdown(reason: "SHUTDOWN command (\(request))")
+            guard let self else { return false }
+            let save = request == .save || (request == .defaultMode && self.context.config.persistenceEnabled)
+            self.shutdown(reason: "User requested shutdown...", save: save)
             return true
         }
         let boundPort = config.port, boundAddresses = config.bind
         context.applyConfigChanges = { [weak self] names in
             guard let self else { return nil }
             if names.contains("hz") { self.restartCron() }
+            if let refused = self.applyPersistenceChanges(names) { return refused }
             // Listeners are bound once, at start (rebinding would have to wait on a bind
             // from the execution loop itself): refuse rather than pretend.
             if self.context.config.port != boundPort {
@@ -155,7 +154,11 @@ public final class StrataServer {
             let name = sig == SIGTERM ? "SIGTERM" : "SIGINT"
             source.setEventHandler { [weak self] in
                 guard let self else { return }
-                self.loop.execute { self.shutdown(reason: "Received \(name) scheduling shutdown...") }
+                self.loop.execute {
+                    // As Redis: a signal saves when save points or the log are configured.
+                    self.shutdown(reason: "Received \(name) scheduling shutdown...",
+                                  save: self.context.config.persistenceEnabled)
+                }
             }
             source.resume()
             signalSources.append(source)
@@ -163,9 +166,11 @@ public final class StrataServer {
         signal(SIGPIPE, SIG_IGN)
     }
 
-    /// Stops accepting, closes every connection and completes `waitUntilStopped`.
-    /// Runs on the event loop.
-    public func shutdown(reason: String) {
+    /// Stops accepting, closes every connection, saves (a checkpoint, unless `save` is
+    /// false or nothing is persisted) and completes `waitUntilStopped`. Runs on the loop.
+    public func shutdown(reason: String, save: Bool) {
+        guard !shuttingDown else { return }
+        shuttingDown = true
         logger.notice("\(reason)")
         cron?.cancel()
         cron = nil
@@ -177,10 +182,27 @@ public final class StrataServer {
         let stopped = self.stopped
         let logger = self.logger
         let store = context.store
-        EventLoopFuture.andAllComplete(closes, on: loop).whenComplete { _ in
+        let finish = {
+            store.logChanges()
+            store.log?.close()
             store.closeColdTier()
             logger.notice("Strata is now ready to exit, bye bye...")
             stopped.succeed(())
+        }
+        EventLoopFuture.andAllComplete(closes, on: loop).whenComplete { _ in
+            store.logChanges()
+            guard save, store.tier != nil else { return finish() }
+            logger.notice("Saving the final checkpoint before exiting.")
+            store.checkpoint { ok in
+                if ok {
+                    logger.notice("Checkpoint done: \(store.persistence.keysWritten) keys written.")
+                } else if store.log != nil {
+                    logger.warning("The final checkpoint failed; the append-only log holds every write.")
+                } else {
+                    logger.warning("The final checkpoint failed: writes since the last one are lost.")
+                }
+                finish()
+            }
         }
     }
 }
@@ -225,6 +247,7 @@ enum Cron {
             tier.sampleRocksDBMemory()
             tier.flushPendingDeletes()
         }
+        Persistence.cron(context)
         // Demotion also runs without writes (after CONFIG SET maxmemory, say).
         if context.config.maxmemory > 0 { _ = context.store.checkMemory(adding: false) }
         context.metrics.sample(context.stats, nowMillis: Clock.nowMillis())

@@ -12,9 +12,9 @@
  `position(hash32:)` is the key's place on the cursor's scale, and `seekKey` turns a cursor
  back into where the iterator should start.
 
- The hash comes from `KeyHash`, whose seed is random per process: these keys are only
- meaningful to the process that wrote them (the cold tier is a spill area, not a persistence
- format).
+ The hash comes from `KeyHash`, whose seed is kept in the data directory (StorageMetadata)
+ so that a restarted server names keys the same way. Storage id 255 is never a database's:
+ its keys are the server's own records (StorageMetadata).
 */
 public enum ColdKeyFormat {
     /// Bytes before the key's own bytes.

@@ -182,9 +182,11 @@ public final class ColdStorage: @unchecked Sendable {
         UnsafeMutableRawPointer?, Int32, UnsafePointer<CChar>?, Int, UnsafePointer<CChar>?, Int,
         UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, UnsafeMutablePointer<Int>?,
         UnsafeMutablePointer<UInt8>?
-    ) -> UInt8 = { _, _, _, _, value, valueLength, _, _, valueChanged in
+    ) -> UInt8 = { _, _, key, keyLength, value, valueLength, _, _, valueChanged in
         valueChanged?.pointee = 0
         guard let value else { return 0 }
+        // The server's own records (StorageMetadata) are not values.
+        if keyLength > 0, let key, UInt8(bitPattern: key.pointee) == StorageMetadata.prefix { return 0 }
         guard let header = ValueCodec.header(UnsafeRawBufferPointer(start: value, count: valueLength)) else {
             return 0   // not ours to judge: keep it
         }

@@ -66,8 +66,12 @@ public final class ColdTier {
     /// RocksDB deletes not yet handed to the writer: they go first in its next write.
     var pendingDeletes = ColdBatch()
     var deleteFlushScheduled = false
-    /// The demotion batch being filled.
+    /// The demotion batch being filled (checkpoint copies go in it too).
     var batch = DemotionBatch()
+    /// Bytes of checkpoint copies in `batch`.
+    var batchCheckpointBytes = 0
+    /// The append-only log: RocksDB writes wait until it holds the records they follow.
+    var log: AppendLog?
     public internal(set) var inFlightBatches = 0
     public internal(set) var inFlightKeys = 0
     /// Estimated bytes of RAM that the batches in flight free when they are committed.
@@ -102,19 +106,18 @@ public final class ColdTier {
         }
     }
 
-    /// Opens (recreating) the RocksDB directory `path`.
+    /// Opens the RocksDB directory `path` (recovery decides what its content is worth).
     public init(store: Store, path: String, loop: EventLoop) throws {
         let config = store.config
         self.store = store
         self.loop = loop
-        // Until the durability work makes RocksDB a consistent image, its content from an
-        // earlier run is not a truth: start empty.
-        try? ColdStorage.destroy(path: path)
         var options = ColdStorageOptions(path: path)
         options.blockCacheBytes = config.tieringBlockCacheSize
         options.writeBufferBytes = config.tieringWriteBufferSize
         options.compression = ColdCompression(rawValue: config.tieringCompression) ?? .zstd
-        // Nothing in RocksDB outlives the process yet (see above): a log would only cost.
+        // RocksDB's own write-ahead log is not needed: the append-only log holds every
+        // change since the last checkpoint, and a checkpoint ends with a flush of the
+        // memtables (Persistence.swift).
         options.disableWAL = true
         storage = try ColdStorage(options: options)
         readers = (0..<max(1, config.tieringIOThreads)).map { DispatchQueue(label: "strata.cold.read.\($0)") }
@@ -122,6 +125,7 @@ public final class ColdTier {
 
     /// Waits for queued writes and closes RocksDB.
     public func close() {
+        log?.submit(force: true)
         flushPendingDeletes()
         writer.sync {}
         maintenance.sync {}
@@ -258,7 +262,7 @@ public final class ColdTier {
             stats.expiredColdKeys += 1
             store.stats.expiredKeys += 1
             deleteFromDisk(storageID: read.storageID, key: read.key)
-            read.key.withUnsafeBytes { db.modified($0, countsAsDirty: false) }
+            read.key.withUnsafeBytes { db.modified($0, countsAsDirty: false, logged: false) }
             return
         }
         let slot = db.insertLoaded(key: read.key, hash: read.hash, value: decoded.value, expireAt: decoded.expireAt,
@@ -286,7 +290,13 @@ public final class ColdTier {
             }
             transientKeys.removeAll(keepingCapacity: true)
         }
-        if store.config.tieringDemoteAll { demoteEverything() }
+        if store.config.tieringDemoteAll && store.config.tiering { demoteEverything() }
+    }
+
+    /// The log position a RocksDB write queued now must wait for: the records of every
+    /// command before it (none for a write of the running command's own changes).
+    func logPositionForWrite() -> UInt64 {
+        log?.appendedEnd ?? 0
     }
 
     // MARK: - Deletes
@@ -312,7 +322,9 @@ public final class ColdTier {
         pendingDeletes = ColdBatch()
         let storage = self.storage
         let loop = self.loop
+        let log = self.log, position = logPositionForWrite()
         writer.async {
+            log?.waitWritten(position)
             do {
                 try storage.write(deletes.value)
             } catch {
@@ -331,7 +343,11 @@ public final class ColdTier {
                          to: ColdKeyFormat.prefixEnd(storageID: storageID)!)
         let job = UncheckedBox(drop)
         let storage = self.storage
-        writer.async { try? storage.write(job.value) }
+        let log = self.log, position = logPositionForWrite()
+        writer.async {
+            log?.waitWritten(position)
+            try? storage.write(job.value)
+        }
         epoch &+= 1
         knownAbsent.removeAll()
     }

@@ -11,11 +11,16 @@ struct DemotionBatch {
         let value: Value
         let expireAt: Int64
         let rawEncoding: Bool
-        /// RAM the key frees when it leaves (estimate).
+        /// RAM the key frees when it leaves (estimate; 0 for a checkpoint's copy).
         let bytes: Int
+        /// A checkpoint's copy: the key stays in RAM, now clean.
+        var keepHot = false
     }
     var items: [Item] = []
     var bytes = 0
+    /// Items that leave RAM when written (the others are a checkpoint's copies).
+    var leavingKeys = 0
+    var checkpointItems = 0
     var isEmpty: Bool { items.isEmpty }
 }
 
@@ -45,7 +50,27 @@ extension ColdTier {
                                  expireAt: slot.pointee.expireAt, rawEncoding: meta & KeyFlags.rawString != 0,
                                  bytes: bytes))
         batch.bytes += bytes
-        if batch.bytes >= store.config.tieringDemoteBatchBytes { flushDemotions() }
+        batch.leavingKeys += 1
+        if batch.bytes + batchCheckpointBytes >= store.config.tieringDemoteBatchBytes { flushDemotions() }
+        return bytes
+    }
+
+    /// A checkpoint copies the key at `slot` to RocksDB; it stays hot, and is clean once
+    /// the write is done (unless it changes meanwhile). Returns the bytes queued.
+    func copyForCheckpoint(_ db: Database, _ slot: SlotPointer) -> Int {
+        let meta = slot.pointee.meta
+        slot.pointee.meta = meta | KeyFlags.demoting | KeyFlags.clean | KeyFlags.diskCopy
+        let key = slot.pointee.key
+        let rocksKey = key.withUnsafeBytes { ColdKeyFormat.encode(storageID: db.storageID, key: $0) }
+        let bytes = ColdTier.estimatedBytes(slot)
+        batch.items.append(.init(storageID: db.storageID, key: key, rocksKey: rocksKey, value: slot.pointee.value,
+                                 expireAt: slot.pointee.expireAt, rawEncoding: meta & KeyFlags.rawString != 0,
+                                 bytes: 0, keepHot: true))
+        batch.checkpointItems += 1
+        // The copy frees nothing, but it is a write like the others: it counts toward the
+        // batch's size.
+        batchCheckpointBytes += bytes
+        if batchCheckpointBytes + batch.bytes >= store.config.tieringDemoteBatchBytes { flushDemotions() }
         return bytes
     }
 
@@ -69,14 +94,20 @@ extension ColdTier {
     /// written and committed (the all-cold test mode and TIER DEMOTE use that).
     public func flushDemotions(wait: Bool = false) {
         guard !batch.isEmpty else {
-            if wait { flushPendingDeletes(); writer.sync {} }
+            if wait {
+                flushPendingDeletes()
+                log?.submit(force: true)
+                writer.sync {}
+            }
             return
         }
         let items = batch
         batch = DemotionBatch()
+        batchCheckpointBytes = 0
         inFlightBatches += 1
-        inFlightKeys += items.items.count
+        inFlightKeys += items.leavingKeys
         inFlightBytes += items.bytes
+        let logPosition = logPositionForWrite()
         var write = pendingDeletes  // deletes asked for earlier go first
         pendingDeletes = ColdBatch()
         deleteFlushScheduled = false
@@ -84,8 +115,10 @@ extension ColdTier {
         let job = UncheckedBox((items, write))
         write = ColdBatch()
         let storage = self.storage
+        let log = self.log
         let encodeAndWrite: @Sendable () -> Bool = {
             var (items, write) = job.value
+            log?.waitWritten(logPosition)
             for item in items.items {
                 write.put(item.rocksKey, ValueCodec.encode(item.value, expireAt: item.expireAt,
                                                            compressionThreshold: threshold,
@@ -99,6 +132,7 @@ extension ColdTier {
             }
         }
         if wait {
+            log?.submit(force: true)  // the writer waits for those records: hand them over
             let written = writer.sync(execute: encodeAndWrite)
             commit(items, written: written)
         } else {
@@ -113,9 +147,10 @@ extension ColdTier {
     /// Back on the execution thread after a batch was written.
     func commit(_ items: DemotionBatch, written: Bool) {
         inFlightBatches -= 1
-        inFlightKeys -= items.items.count
+        inFlightKeys -= items.leavingKeys
         inFlightBytes -= items.bytes
         if !written { stats.writeErrors += 1 }
+        if items.checkpointItems > 0 { store.checkpointBatchCommitted(written: written, keys: items.checkpointItems) }
         // Memory is about to drop: the next check must read it again, not act on a sample
         // taken while these keys were still in RAM (that over-demoted by tens of MB).
         store.memoryCheckCountdown = 0
@@ -129,7 +164,7 @@ extension ColdTier {
                 slot.pointee.meta &= ~KeyFlags.clean
                 continue
             }
-            guard meta & KeyFlags.clean != 0 else { continue }  // changed while being written
+            guard meta & KeyFlags.clean != 0, !item.keepHot else { continue }  // changed while being written
             stats.demotedBytes += item.bytes
             // A read of this key still in flight read an older copy (or none).
             pending[item.rocksKey]?.stale = true

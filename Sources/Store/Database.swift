@@ -25,7 +25,7 @@ public final class Database {
     public private(set) var cold: ColdIndex
     /// This database's key prefix in RocksDB. SWAPDB exchanges it with the contents, so
     /// cold keys never have to be rewritten.
-    public private(set) var storageID: UInt8
+    public internal(set) var storageID: UInt8
     // unowned(unsafe): the store owns its databases and outlives them; a checked unowned
     // reference costs an atomic retain and release on every access (seen in profiles).
     unowned(unsafe) let store: Store
@@ -150,14 +150,17 @@ public final class Database {
     func expire(_ slot: SlotPointer) {
         let record = remove(slot)
         store.stats.expiredKeys += 1
-        record.key.withUnsafeBytes { modified($0, countsAsDirty: false) }
+        record.key.withUnsafeBytes { modified($0, countsAsDirty: false, logged: false) }
     }
 
     /// Records a change of `key`: aborts transactions watching it and counts one change for
     /// the save rules.
+    /// `logged: false` for a change that needs no log record: an expiry (the records hold
+    /// absolute expiry times, so replay drops the key by itself).
     @inline(__always)
-    public func modified(_ key: UnsafeRawBufferPointer, countsAsDirty: Bool = true) {
+    public func modified(_ key: UnsafeRawBufferPointer, countsAsDirty: Bool = true, logged: Bool = true) {
         if countsAsDirty { store.dirty += 1 }
+        if logged && store.log != nil { store.noteChange(self, key) }
         if watchers.isEmpty { return }
         if let states = watchers[[UInt8](key)] {
             for state in states { state.dirty = true }
@@ -168,6 +171,7 @@ public final class Database {
     public func removeAll(async: Bool) {
         touchAllWatched(ifExistsIn: self, or: nil)
         store.dirty += count
+        if store.log != nil { store.logFlush(self) }
         keys.removeAll(freeInBackground: async)
         expiresCount = 0
         if store.tier != nil {

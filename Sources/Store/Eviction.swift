@@ -71,7 +71,7 @@ extension Store {
         }
         let used = sampledUsedMemory
         let noEviction = config.evictionPolicy.order == .none
-        if let tier, !noEviction {
+        if let tier, config.tiering, !noEviction {
             // Demote from 95% of the limit down to 90%, in the background.
             let start = limit / 100 * 95
             // Two batches in flight at most: their encoded copies are memory too.
@@ -111,6 +111,7 @@ extension Store {
             toFree -= ColdTier.estimatedBytes(slot)
             let record = db.remove(slot)
             stats.evictedKeys += 1
+            // Logged: the key is gone, as Redis propagates a DEL for an eviction.
             record.key.withUnsafeBytes { db.modified($0, countsAsDirty: false) }
         }
         sampledUsedMemory = usedMemoryForLimit()

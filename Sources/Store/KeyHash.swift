@@ -1,7 +1,9 @@
 /// The hash of a key's bytes: a fast multiply-xorshift hash over 8-byte words with a
-/// per-process random seed (so that clients cannot choose colliding keys ahead of time).
+/// random seed (so that clients cannot choose colliding keys ahead of time). RocksDB's key
+/// names and the cold index depend on it, so a persistent data directory keeps its seed
+/// (StorageMetadata) and start-up sets it before any key is hashed.
 public enum KeyHash {
-    static let seed: UInt64 = UInt64.random(in: 1...UInt64.max)
+    nonisolated(unsafe) public static var seed: UInt64 = UInt64.random(in: 1...UInt64.max)
 
     @inlinable @inline(__always)
     static func mix(_ x: UInt64) -> UInt64 {

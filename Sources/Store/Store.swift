@@ -30,8 +30,17 @@ public final class Store {
     var coldExpireCursors: [Int]
     var expireDatabase = 0
 
-    /// The cold tier (nil with `tiering no`, and until the server opens it).
+    /// RocksDB: demoted keys (`tiering yes`) and checkpoints (nil until the server opens
+    /// it at start).
     public private(set) var tier: ColdTier?
+    /// RocksDB as a cold tier: nil with `tiering no` (it then holds checkpoints only).
+    public var activeTier: ColdTier? { config.tiering ? tier : nil }
+    /// The append-only log (nil with `appendonly no`).
+    public internal(set) var log: AppendLog?
+    /// Keys changed by the running command, not logged yet: (u8 db, u32 length, key)...
+    var changeNotes: [UInt8] = []
+    /// Checkpoint bookkeeping (SAVE, BGSAVE, save rules, shutdown).
+    public var persistence = PersistenceState()
     /// Which database owns each RocksDB storage id (SWAPDB exchanges them).
     var storageOwners: [Int]
     var evictionPool = EvictionPool()
@@ -88,6 +97,7 @@ public final class Store {
     /// SWAPDB a b.
     public func swapDatabases(_ a: Int, _ b: Int) {
         guard a != b else { return }
+        if log != nil { logSwap(a, b) }
         databases[a].swapContents(with: databases[b])
         storageOwners[Int(databases[a].storageID)] = a
         storageOwners[Int(databases[b].storageID)] = b

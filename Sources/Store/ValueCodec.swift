@@ -117,6 +117,23 @@ public enum ValueCodec {
         }
     }
 
+    /// Appends the uncompressed encoding of `value` to `out` (the append-only log's
+    /// records: no separate array, no compression on the execution thread).
+    public static func appendUncompressed(_ value: Value, expireAt: Int64, rawEncoding: Bool,
+                                          to out: inout [UInt8]) {
+        switch value {
+        case .string(let bytes):
+            let flags = (expireAt != 0 ? flagExpiry : 0) | (rawEncoding ? flagRawEncoding : 0)
+            out.append(version)
+            out.append(tagString)
+            out.append(flags)
+            if expireAt != 0 {
+                withUnsafeBytes(of: UInt64(bitPattern: expireAt).littleEndian) { out.append(contentsOf: $0) }
+            }
+            out.append(contentsOf: bytes)
+        }
+    }
+
     static func encode(tag: UInt8, payload: UnsafeRawBufferPointer, expireAt: Int64,
                        compressionThreshold: Int, extraFlags: UInt8 = 0) -> [UInt8] {
         let hasExpiry = expireAt != 0

@@ -10,6 +10,12 @@ Both servers are started with redis-server style arguments:
   BINARY [CONFIG_FILE] --port P --bind 127.0.0.1 --save "" --appendonly no
          --dir TMPDIR --enable-debug-command yes --daemonize no --logfile ""
          [extra args...]
+
+Persistence tests: ServerInstance(save="3600 1", appendonly="yes") puts those values in
+place of the defaults (later arguments also win in both servers, so extra args such as
+"--appendonly yes" override them too); ServerInstance(data_dir=PATH) uses PATH as --dir
+and never deletes it; kill() / terminate() / restart() stop and start the server on the
+same port and data directory (see ServerInstance).
 """
 
 import os
@@ -95,14 +101,26 @@ def _ping(host, port, timeout=0.5):
 
 
 class ServerInstance:
+    """One server process; it may be stopped and started again on the same port and
+    data directory (restart tests).
+
+    data_dir: the server's --dir. None (the default): a fresh temporary directory,
+    deleted by stop(). A given directory is never deleted. Either way the server's output
+    and config file live in the instance's own temporary directory (self.tmpdir), so a
+    small data filesystem only holds data.
+    save / appendonly: the values of the default "--save" / "--appendonly" arguments.
+    """
+
     def __init__(self, extra_args=(), config_text=None, bind="127.0.0.1",
-                 port=None):
+                 port=None, data_dir=None, save="", appendonly="no"):
         self.host = "127.0.0.1"
         self.bind = bind
         self.port = port or free_port()
         self.tmpdir = tempfile.mkdtemp(prefix="strata-it-")
+        self.dir = self.tmpdir if data_dir is None else os.path.abspath(data_dir)
         self.config_path = None
         self.log_path = os.path.join(self.tmpdir, "server.out")
+        self.runs = 0
         args = [SERVER_BINARY]
         if config_text is not None:
             self.config_path = os.path.join(self.tmpdir, "server.conf")
@@ -112,9 +130,9 @@ class ServerInstance:
         args += [
             "--port", str(self.port),
             "--bind", *bind.split(),
-            "--save", "",
-            "--appendonly", "no",
-            "--dir", self.tmpdir,
+            "--save", save,
+            "--appendonly", appendonly,
+            "--dir", self.dir,
             "--enable-debug-command", "yes",
             "--daemonize", "no",
             "--logfile", "",
@@ -123,28 +141,53 @@ class ServerInstance:
         args += EXTRA_ARGS
         self.args = args
         self.proc = None
+        self._log = None
 
-    def start(self):
+    def _launch(self):
         if not os.path.exists(SERVER_BINARY):
-            shutil.rmtree(self.tmpdir, ignore_errors=True)
+            self.cleanup()
             pytest.exit("server binary not found: %s (STRATA_TARGET=%s)"
                         % (SERVER_BINARY, TARGET), returncode=1)
+        self.runs += 1
+        if self.runs > 1:   # one output file per run: server.out, server.2.out, ...
+            self.log_path = os.path.join(self.tmpdir, "server.%d.out" % self.runs)
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(self.args, stdout=self._log,
                                      stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL,
                                      cwd=self.tmpdir)
-        deadline = time.time() + START_TIMEOUT
+
+    def try_start(self, timeout=START_TIMEOUT):
+        """Start the server: True once it answers on its port, False if the process
+        exited first (its exit code is self.proc.returncode, its output self.log()).
+        Raises RuntimeError if it neither answers nor exits within timeout."""
+        self._launch()
+        deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
-                break
+                # it may have answered a last probe before exiting; either way it is gone
+                self._close_log()
+                return False
             if _ping(self.host, self.port):
-                return self
+                return True
             time.sleep(0.02)
         out = self.log()
+        self.terminate(signal.SIGKILL)
+        raise RuntimeError("server neither answered nor exited within %.0fs "
+                           "(args=%r):\n%s" % (timeout, self.args, out))
+
+    def start(self):
+        try:
+            if self.try_start():
+                return self
+        except RuntimeError:
+            self.cleanup()
+            raise
+        out = self.log()
+        rc = self.proc.returncode
         self.stop()
         raise RuntimeError("server did not start (args=%r, rc=%r):\n%s"
-                           % (self.args, self.proc.returncode, out))
+                           % (self.args, rc, out))
 
     def log(self):
         try:
@@ -158,23 +201,78 @@ class ServerInstance:
         kw.setdefault("socket_timeout", 10)
         return redis.Redis(host=self.host, port=self.port, **kw)
 
-    def stop(self):
+    def is_running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def _close_log(self):
+        if self._log is not None:
+            try:
+                self._log.close()
+            except Exception:
+                pass
+            self._log = None
+
+    def terminate(self, sig=signal.SIGTERM, timeout=STOP_TIMEOUT):
+        """Send sig and wait for the process to exit (SIGKILL after timeout); keeps the
+        data directory. Returns the exit code (negative: killed by that signal), or None
+        if no process was started."""
         if self.proc is None:
-            return
+            return None
         if self.proc.poll() is None:
             try:
-                self.proc.send_signal(signal.SIGTERM)
-                self.proc.wait(timeout=STOP_TIMEOUT)
+                self.proc.send_signal(sig)
+                self.proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=STOP_TIMEOUT)
             except ProcessLookupError:
                 pass
-        try:
-            self._log.close()
-        except Exception:
-            pass
+        self._close_log()
+        return self.proc.returncode
+
+    def kill(self):
+        """kill -9: a crash. The data directory stays for a restart."""
+        return self.terminate(signal.SIGKILL)
+
+    def wait_exit(self, timeout=STOP_TIMEOUT):
+        """Wait for a process that is stopping by itself (SHUTDOWN); returns its exit code."""
+        rc = self.proc.wait(timeout=timeout)
+        self._close_log()
+        return rc
+
+    def restart(self, sig=signal.SIGTERM):
+        """Stop the running server with sig (if it runs) and start it again on the same
+        port and data directory."""
+        self.terminate(sig)
+        return self.start()
+
+    def wait_loaded(self, timeout=START_TIMEOUT):
+        """Wait until the server no longer answers -LOADING (it may still refuse a PING
+        for another reason, e.g. Redis's -MISCONF)."""
+        deadline = time.time() + timeout
+        while True:
+            try:
+                with socket.create_connection((self.host, self.port), timeout=2) as s:
+                    s.sendall(b"*1\r\n$4\r\nPING\r\n")
+                    if not s.recv(64).startswith(b"-LOADING"):
+                        return self
+            except OSError:
+                pass
+            if time.time() > deadline:
+                raise RuntimeError("server still loading after %.0fs" % timeout)
+            time.sleep(0.02)
+
+    def cleanup(self):
+        """Delete the instance's temporary directory (and the data directory only if the
+        instance created it)."""
         shutil.rmtree(self.tmpdir, ignore_errors=True)
+
+    def stop(self):
+        if self.proc is None:
+            self.cleanup()
+            return
+        self.terminate()
+        self.cleanup()
 
 
 def pytest_configure(config):
@@ -521,8 +619,8 @@ def raw(server, raw_factory):
 def server_factory():
     started = []
 
-    def make(*extra_args, config_text=None, bind="127.0.0.1"):
-        inst = ServerInstance(extra_args, config_text=config_text, bind=bind)
+    def make(*extra_args, config_text=None, bind="127.0.0.1", **kw):
+        inst = ServerInstance(extra_args, config_text=config_text, bind=bind, **kw)
         started.append(inst)
         return inst.start()
 

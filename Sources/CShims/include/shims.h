@@ -28,4 +28,9 @@ void strata_table_bytes_add(long delta);
 /// Bytes in directly mapped keyspace tables.
 long strata_table_bytes(void);
 
+/// CRC-32C (Castagnoli) of `length` bytes, continuing from `crc` (0 to start): the
+/// checksum of every append-only log record. Uses SSE4.2's crc32 instruction when the CPU
+/// has it, else a table.
+unsigned int strata_crc32c(unsigned int crc, const void *bytes, size_t length);
+
 #endif

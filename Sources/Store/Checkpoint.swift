@@ -1,0 +1,175 @@
+import NIOCore
+
+/*
+ A checkpoint makes RocksDB hold every key, so that the log before it can go.
+
+ 1. The log starts a new segment; the storage-id mapping (SWAPDB) of that moment is kept.
+ 2. A walk over every database's hot keys (SCAN's cursor, so every key present for the
+    whole walk is met; about a millisecond per step, so clients go on meanwhile) copies
+    each key that RocksDB does not hold as it is (not `clean`) into the writer's batches.
+    The key stays in RAM and becomes clean once written.
+ 3. Behind those batches, the writer stores the checkpoint's description (the segment
+    replay starts from, the mapping) and flushes RocksDB's memtables to SST files: from
+    then on RocksDB alone holds what the older segments said, and they are deleted.
+
+ No instant snapshot is needed: a key copied after it changed (past step 1) has the
+ change's record in the new segment too, and replaying records of states over a newer
+ RocksDB value is right (LogRecord.swift). A crash at any point leaves the older
+ segments in place, and recovery replays them all.
+*/
+extension Store {
+    public var checkpointRunning: Bool { persistence.runningSince != nil }
+
+    /// Starts a checkpoint unless one is running; `done` gets the outcome (on the loop)
+    /// when the running one ends.
+    public func checkpoint(_ done: ((Bool) -> Void)? = nil) {
+        if let done { persistence.waiters.append(done) }
+        guard persistence.runningSince == nil else { return }
+        guard tier != nil else {
+            finishCheckpoint(false)
+            return
+        }
+        persistence.runningSince = Clock.nowMillis()
+        persistence.dirtyAtStart = dirty
+        persistence.walkDatabase = 0
+        persistence.walkCursor = 0
+        persistence.walkFailed = false
+        persistence.keysWritten = 0
+        persistence.walkMapping = storageOwners
+        persistence.writeErrorsAtStart = tier!.stats.writeErrors
+        if let log {
+            log.rotate { [self] segment in
+                guard let segment else {
+                    self.finishCheckpoint(false)
+                    return
+                }
+                self.persistence.walkSegment = segment
+                self.checkpointStep()
+            }
+        } else {
+            persistence.walkSegment = nil
+            checkpointStep()
+        }
+    }
+
+    /// One step of the walk (about a millisecond), then the next is scheduled.
+    func checkpointStep() {
+        guard let tier, persistence.runningSince != nil else { return }
+        let deadline = Clock.monotonicNanos() &+ 1_000_000
+        while persistence.walkDatabase < databases.count {
+            // Two batches in flight at most, as for demotion: the rest waits for a commit.
+            if tier.inFlightBatches >= 2 { return }
+            let db = databases[persistence.walkDatabase]
+            var cursor = persistence.walkCursor
+            repeat {
+                cursor = db.keys.scan(cursor: cursor) { slot in
+                    let meta = slot.pointee.meta
+                    // Being written already, or RocksDB holds this very state.
+                    if meta & KeyFlags.demoting != 0 { return }
+                    if meta & (KeyFlags.clean | KeyFlags.diskCopy) == KeyFlags.clean | KeyFlags.diskCopy { return }
+                    _ = tier.copyForCheckpoint(db, slot)
+                    persistence.keysWritten += 1
+                }
+            } while cursor != 0 && tier.inFlightBatches < 2 && Clock.monotonicNanos() < deadline
+            persistence.walkCursor = cursor
+            if cursor != 0 {
+                if tier.inFlightBatches < 2 { scheduleCheckpointStep(tier) }
+                return
+            }
+            persistence.walkDatabase += 1
+            persistence.walkCursor = 0
+            if Clock.monotonicNanos() >= deadline {
+                scheduleCheckpointStep(tier)
+                return
+            }
+        }
+        persistence.walkDatabase = Int.max  // done: commits no longer resume the walk
+        tier.flushDemotions()
+        tier.writeCheckpointMark(segment: persistence.walkSegment ?? 0, mapping: persistence.walkMapping) { [self] ok in
+            let failedWrites = self.tier.map { $0.stats.writeErrors != self.persistence.writeErrorsAtStart } ?? true
+            self.finishCheckpoint(ok && !self.persistence.walkFailed && !failedWrites)
+        }
+    }
+
+    private func scheduleCheckpointStep(_ tier: ColdTier) {
+        // A scheduled task (not `execute`): the loop serves its connections in between.
+        tier.loop.scheduleTask(in: .microseconds(200)) { [self] in self.checkpointStep() }
+    }
+
+    /// A batch holding checkpoint copies was written (or failed).
+    func checkpointBatchCommitted(written: Bool, keys: Int) {
+        if !written { persistence.walkFailed = true }
+        if persistence.runningSince != nil && persistence.walkDatabase < databases.count { checkpointStep() }
+    }
+
+    func finishCheckpoint(_ ok: Bool) {
+        let now = Clock.nowMillis()
+        if let started = persistence.runningSince {
+            persistence.lastDurationSeconds = Int((now - started + 500) / 1000)
+        }
+        persistence.runningSince = nil
+        if ok {
+            if let log {
+                log.deleteSegments(before: persistence.walkSegment ?? log.currentSegment)
+                persistence.logBytesAfterLastCheckpoint = log.bytesSinceCheckpoint
+            } else if let directory = persistence.logDirectory {
+                // Segments of an earlier run with appendonly yes: RocksDB holds it all now.
+                AppendLog.deleteAllSegments(directory: directory, baseName: config.appendfilename)
+            }
+            persistence.lastSaveOK = true
+            persistence.lastSaveTime = now / 1000
+            persistence.saves += 1
+            dirty = max(0, dirty - persistence.dirtyAtStart)
+        } else {
+            persistence.lastSaveOK = false
+            persistence.lastFailureAt = now
+        }
+        let waiters = persistence.waiters
+        persistence.waiters.removeAll()
+        for waiter in waiters { waiter(ok) }
+    }
+
+    /// From the cron: a checkpoint when a `save` rule or the log's size asks for one.
+    public func checkpointIfDue() {
+        guard tier != nil, persistence.runningSince == nil else { return }
+        let now = Clock.nowMillis()
+        // After a failure, wait 5 s before trying again (Redis: CONFIG_BGSAVE_RETRY_DELAY).
+        if !persistence.lastSaveOK && now - persistence.lastFailureAt < 5000 { return }
+        let sinceSave = now / 1000 - persistence.lastSaveTime
+        for rule in config.saveRules where dirty >= rule.changes && sinceSave >= Int64(rule.seconds) {
+            checkpoint()
+            return
+        }
+        if let log, config.autoAofRewritePercentage > 0, log.bytesSinceCheckpoint >= UInt64(config.autoAofRewriteMinSize) {
+            let base = max(persistence.logBytesAfterLastCheckpoint, 1)
+            let growth = log.bytesSinceCheckpoint * 100 / base
+            if growth >= 100 + UInt64(config.autoAofRewritePercentage) { checkpoint() }
+        }
+    }
+}
+
+extension ColdTier {
+    /// Behind every write queued so far: stores the checkpoint's description and flushes
+    /// RocksDB's memtables; `done` (on the loop) says whether both worked.
+    func writeCheckpointMark(segment: Int, mapping: [Int], _ done: @escaping (Bool) -> Void) {
+        flushPendingDeletes()
+        log?.submit(force: true)
+        let storage = self.storage, loop = self.loop
+        let log = self.log, position = logPositionForWrite()
+        let mark = CheckpointMark(segment: segment, mapping: mapping).encoded()
+        let box = UncheckedBox(done)
+        writer.async {
+            log?.waitWritten(position)
+            var ok = true
+            do {
+                var batch = ColdBatch()
+                batch.put(StorageMetadata.checkpointKey, mark)
+                try storage.write(batch)
+                try storage.flush()
+            } catch {
+                ok = false
+            }
+            loop.execute { box.value(ok) }
+        }
+    }
+}

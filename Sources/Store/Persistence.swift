@@ -1,0 +1,121 @@
+import NIOCore
+
+/// Checkpoint bookkeeping, for LASTSAVE, INFO persistence and the save rules.
+public struct PersistenceState {
+    /// Unix seconds of the last successful checkpoint (start-up time before the first).
+    public var lastSaveTime: Int64 = Clock.nowMillis() / 1000
+    public var lastSaveOK = true
+    /// Unix ms when the running checkpoint started (nil: none runs).
+    public var runningSince: Int64?
+    public var lastDurationSeconds = -1
+    public var saves = 0
+    /// Unix ms of the last failed attempt (a failed save rule waits before trying again).
+    public var lastFailureAt: Int64 = 0
+    /// `dirty` when the running checkpoint started: what it covers.
+    var dirtyAtStart = 0
+    /// Log bytes after the last checkpoint (auto-aof-rewrite-percentage's base).
+    public var logBytesAfterLastCheckpoint: UInt64 = 0
+    /// Called when the running checkpoint ends, with its outcome.
+    var waiters: [(Bool) -> Void] = []
+    /// Checkpoint walk: the database and SCAN cursor it is at.
+    var walkDatabase = 0
+    var walkCursor: UInt64 = 0
+    var walkFailed = false
+    var walkSegment: Int?
+    var walkMapping: [Int] = []
+    public var keysWritten = 0
+    var writeErrorsAtStart = 0
+    /// Where the log's segments are (set at start-up, also with appendonly no).
+    public var logDirectory: String?
+    public init() {}
+}
+
+/*
+ Logging changes. `Database.modified` notes each key a command changes; after the command
+ `logChanges` writes one frame with each noted key's state as it is now (SET with the
+ value, or DELETE). FLUSHDB and SWAPDB first write the keys noted so far (their state
+ before the flush or swap), then their own record, so a frame replays in command order.
+*/
+extension Store {
+    @inline(__always)
+    func noteChange(_ db: Database, _ key: UnsafeRawBufferPointer) {
+        changeNotes.append(UInt8(truncatingIfNeeded: db.index))
+        withUnsafeBytes(of: UInt32(truncatingIfNeeded: key.count).littleEndian) { changeNotes.append(contentsOf: $0) }
+        changeNotes.append(contentsOf: key)
+    }
+
+    /// After a command (and from the cron): logs the keys it changed, as one frame.
+    @inline(__always)
+    public func logChanges() {
+        guard let log else { return }
+        if !changeNotes.isEmpty { writeNotedStates(log) }
+        log.closeFrame()
+    }
+
+    private func writeNotedStates(_ log: AppendLog) {
+        log.openFrame()
+        let now = nowMillis
+        changeNotes.withUnsafeBytes { notes in
+            var at = 0
+            while at < notes.count {
+                let db = databases[Int(notes[at])]
+                let length = Int(UInt32(littleEndian: notes.loadUnaligned(fromByteOffset: at + 1, as: UInt32.self)))
+                let key = UnsafeRawBufferPointer(rebasing: notes[(at + 5)..<(at + 5 + length)])
+                at += 5 + length
+                if let slot = db.keys.find(key), slot.pointee.expireAt == 0 || slot.pointee.expireAt > now {
+                    LogRecord.appendSet(db: db.index, key: key, value: slot.pointee.value,
+                                        expireAt: slot.pointee.expireAt,
+                                        rawEncoding: slot.pointee.meta & KeyFlags.rawString != 0, to: &log.buffer)
+                } else {
+                    LogRecord.appendDelete(db: db.index, key: key, to: &log.buffer)
+                }
+            }
+        }
+        changeNotes.removeAll(keepingCapacity: true)
+    }
+
+    func logFlush(_ db: Database) {
+        guard let log else { return }
+        if !changeNotes.isEmpty { writeNotedStates(log) }
+        log.openFrame()
+        log.buffer.append(LogRecord.flushDatabase)
+        log.buffer.append(UInt8(truncatingIfNeeded: db.index))
+    }
+
+    func logSwap(_ a: Int, _ b: Int) {
+        guard let log else { return }
+        if !changeNotes.isEmpty { writeNotedStates(log) }
+        log.openFrame()
+        log.buffer.append(LogRecord.swapDatabases)
+        log.buffer.append(UInt8(truncatingIfNeeded: a))
+        log.buffer.append(UInt8(truncatingIfNeeded: b))
+    }
+
+    /// Starts using `log` for every change from now on.
+    public func attachLog(_ log: AppendLog) {
+        self.log = log
+        tier?.log = log
+    }
+
+    /// Stops logging (CONFIG SET appendonly no).
+    public func detachLog() {
+        log = nil
+        tier?.log = nil
+    }
+
+    /// True when a log write or the last checkpoint failed (writes may be refused).
+    @inline(__always)
+    public var hasDiskTrouble: Bool { !persistence.lastSaveOK || log?.lastError != nil }
+
+    /// Why writes are refused now (Redis's -MISCONF replies), or nil.
+    public func diskErrorReply() -> String? {
+        if let error = log?.lastError { return "MISCONF Errors writing to the AOF file: \(error)" }
+        if !persistence.lastSaveOK && config.stopWritesOnBgsaveError && !config.saveRules.isEmpty {
+            return "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to "
+                + "disk. Commands that may modify the data set are disabled, because this instance is configured "
+                + "to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). "
+                + "Please check the Redis logs for details about the RDB error."
+        }
+        return nil
+    }
+}

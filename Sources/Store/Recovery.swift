@@ -1,0 +1,313 @@
+import Glibc
+
+/// What start-up found and did.
+public struct RecoveryReport {
+    public var coldKeys = 0
+    public var loadedKeys = 0
+    public var expiredOnDisk = 0
+    public var segments: [Int] = []
+    public var frames = 0
+    public var records = 0
+    /// The log segment to append to, and where its valid part ends (nil: new file).
+    public var appendSegment = 1
+    public var appendValidLength: Int?
+    public var warnings: [String] = []
+    /// Nothing had been saved: the server starts with no keys.
+    public var startedEmpty = false
+    public init() {}
+}
+
+/// A reason start-up must stop: damaged data the operator did not allow to be skipped.
+public struct RecoveryError: Error, CustomStringConvertible {
+    public let description: String
+}
+
+/*
+ Start-up with persistence: open RocksDB, list its keys into the cold index (with
+ `tiering no`, into RAM), then replay the log segments from the last checkpoint's on.
+ The server answers once that is done; no value is read except with `tiering no`.
+
+ A log that ends inside a record (a write cut short by a crash) loses that record, as
+ Redis's `aof-load-truncated yes` does, and a checksum error in the very last record is
+ the same thing. Damage anywhere else stops start-up with the file and offset, unless
+ `aof-load-corrupt-tail yes` says to keep what comes before it.
+*/
+extension Store {
+    public func recover(logDirectory: String, allowTruncated: Bool, allowCorrupt: Bool) throws -> RecoveryReport {
+        guard let tier else { throw RecoveryError(description: "recovery needs the RocksDB tier open") }
+        var report = RecoveryReport()
+        persistence.logDirectory = logDirectory
+        let storage = tier.storage
+        if let seed = try storage.get(StorageMetadata.seedKey).flatMap(StorageMetadata.decodeSeed) {
+            KeyHash.seed = seed
+        } else {
+            var batch = ColdBatch()
+            batch.put(StorageMetadata.seedKey, StorageMetadata.encodeSeed(KeyHash.seed))
+            try storage.write(batch, sync: true)
+            try storage.flush()
+        }
+        var firstSegment = 0
+        let mark = try storage.get(StorageMetadata.checkpointKey)
+        if mark == nil && AppendLog.segments(directory: logDirectory, baseName: config.appendfilename).isEmpty {
+            // Nothing was ever saved: what RocksDB holds is an earlier run's demoted keys,
+            // not a dataset (Redis without an RDB or AOF file starts empty too).
+            var clear = ColdBatch()
+            clear.deleteRange(from: [0], to: [StorageMetadata.prefix])
+            try storage.write(clear)
+            report.startedEmpty = true
+            return report
+        }
+        if let bytes = mark {
+            guard let mark = CheckpointMark(bytes) else {
+                throw RecoveryError(description: "the checkpoint record in RocksDB is unreadable")
+            }
+            guard mark.mapping.count == storageOwners.count else {
+                throw RecoveryError(description: "the data directory was written with \(mark.mapping.count) "
+                                    + "databases; start with `databases \(mark.mapping.count)`")
+            }
+            applyStorageMapping(mark.mapping)
+            firstSegment = mark.segment
+        }
+        try loadStorageKeys(&report)
+        try replayLog(directory: logDirectory, from: firstSegment, allowTruncated: allowTruncated,
+                      allowCorrupt: allowCorrupt, &report)
+        return report
+    }
+
+    /// The databases take the storage ids the checkpoint recorded.
+    func applyStorageMapping(_ mapping: [Int]) {
+        storageOwners = mapping
+        for (storageID, owner) in mapping.enumerated() {
+            databases[owner].storageID = UInt8(storageID)
+        }
+    }
+
+    /// Every key in RocksDB becomes an entry of its database's cold index (with `tiering
+    /// no`, a key in RAM); expired ones are deleted instead.
+    private func loadStorageKeys(_ report: inout RecoveryReport) throws {
+        let tier = self.tier!
+        let now = Clock.nowMillis()
+        let meta = AccessTracking.initialMeta(nowMillis: now, lfu: lfuPolicy) & AccessTracking.lruMask
+        var expired = ColdBatch()
+        var failure: Error?
+        try tier.storage.forEach(from: [0], to: [StorageMetadata.prefix]) { rawKey, value in
+            guard let (storageID, _, key) = ColdKeyFormat.decode(rawKey),
+                  let db = database(storageID: storageID),
+                  let header = ValueCodec.header(value) else { return true }
+            if header.expireAt != 0 && header.expireAt <= now {
+                expired.delete(Array(rawKey))
+                report.expiredOnDisk += 1
+                return true
+            }
+            let hash = KeyHash.hash(key)
+            if config.tiering {
+                db.cold.insert(ColdIndex.fingerprint(hash), expirySeconds: ColdIndex.expirySeconds(header.expireAt),
+                               accessMeta: meta)
+                report.coldKeys += 1
+            } else {
+                do {
+                    let decoded = try ValueCodec.decodeRecord(value)
+                    let slot = db.insertLoaded(key: key, hash: hash, value: decoded.value, expireAt: decoded.expireAt,
+                                               accessMeta: meta, transient: false)
+                    if decoded.rawEncoding { slot.pointee.meta |= KeyFlags.rawString }
+                    report.loadedKeys += 1
+                } catch {
+                    failure = error
+                    return false
+                }
+            }
+            return true
+        }
+        if let failure { throw RecoveryError(description: "a value in RocksDB is unreadable: \(failure)") }
+        if !expired.isEmpty { try tier.storage.write(expired) }
+    }
+
+    // MARK: - Log replay
+
+    private func replayLog(directory: String, from first: Int, allowTruncated: Bool, allowCorrupt: Bool,
+                           _ report: inout RecoveryReport) throws {
+        let all = AppendLog.segments(directory: directory, baseName: config.appendfilename)
+        // Segments before the checkpoint's are left from a deletion cut short.
+        for n in all where n < first {
+            unlink(AppendLog.segmentPath(directory: directory, baseName: config.appendfilename, n))
+        }
+        let segments = all.filter { $0 >= first }
+        report.appendSegment = max(first, 1, (all.last ?? 0))
+        for (index, n) in segments.enumerated() {
+            let path = AppendLog.segmentPath(directory: directory, baseName: config.appendfilename, n)
+            let isLast = index == segments.count - 1
+            let bytes = try readFile(path)
+            report.segments.append(n)
+            let end = try replaySegment(bytes, path: path, isLast: isLast, allowTruncated: allowTruncated,
+                                        allowCorrupt: allowCorrupt, &report)
+            if let end {
+                // The rest of this segment (and any later one) cannot be used.
+                report.appendSegment = n
+                report.appendValidLength = end
+                for later in segments[(index + 1)...] {
+                    let laterPath = AppendLog.segmentPath(directory: directory, baseName: config.appendfilename, later)
+                    report.warnings.append("discarded \(laterPath), which follows the damage")
+                    unlink(laterPath)
+                }
+                return
+            }
+            if isLast {
+                report.appendSegment = n
+                report.appendValidLength = bytes.count
+            }
+        }
+    }
+
+    /// Replays one segment; returns where its usable part ends when it has to be cut
+    /// (nil: all of it was used).
+    private func replaySegment(_ bytes: [UInt8], path: String, isLast: Bool, allowTruncated: Bool,
+                               allowCorrupt: Bool, _ report: inout RecoveryReport) throws -> Int? {
+        try bytes.withUnsafeBytes { file in
+            let magic = AppendLog.magic
+            if file.count < magic.count {
+                // A segment whose header was never completely written holds nothing.
+                if isLast && magic.starts(with: file) { return 0 }
+                throw RecoveryError(description: "\(path) is not a Strata log (bad header)")
+            }
+            guard file.prefix(magic.count).elementsEqual(magic) else {
+                throw RecoveryError(description: "\(path) is not a Strata log (bad header)")
+            }
+            var offset = magic.count
+            while offset < file.count {
+                switch LogRecord.scanFrame(file, at: offset) {
+                case .frame(let payload, let next):
+                    guard let operations = LogRecord.operations(UnsafeRawBufferPointer(rebasing: file[payload])),
+                          (try? apply(operations, UnsafeRawBufferPointer(rebasing: file[payload]))) != nil else {
+                        return try damaged(path, offset, "a record that cannot be decoded", allowCorrupt, &report)
+                    }
+                    report.frames += 1
+                    report.records += operations.count
+                    offset = next
+                case .truncated where isLast:
+                    return try truncated(path, offset, file.count, allowTruncated, &report)
+                case .badChecksum(let end) where isLast && end == file.count:
+                    // The last record, written only in part before a crash.
+                    return try truncated(path, offset, file.count, allowTruncated, &report)
+                case .truncated:
+                    return try damaged(path, offset, "a record cut short (and later segments follow)", allowCorrupt,
+                                       &report)
+                case .badChecksum:
+                    return try damaged(path, offset, "a record whose checksum does not match", allowCorrupt, &report)
+                }
+            }
+            return nil
+        }
+    }
+
+    private func truncated(_ path: String, _ offset: Int, _ size: Int, _ allowed: Bool,
+                           _ report: inout RecoveryReport) throws -> Int {
+        guard allowed else {
+            throw RecoveryError(description: "\(path) ends with a truncated record at offset \(offset) "
+                                + "(aof-load-truncated is no). Set aof-load-truncated yes to drop it.")
+        }
+        report.warnings.append("\(path): dropped a truncated last record (\(size - offset) bytes at offset \(offset))")
+        return offset
+    }
+
+    private func damaged(_ path: String, _ offset: Int, _ what: String, _ allowed: Bool,
+                         _ report: inout RecoveryReport) throws -> Int {
+        guard allowed else {
+            throw RecoveryError(description: "\(path) is corrupt: \(what) at offset \(offset). Nothing was served. "
+                                + "To start with the data before this point only, set aof-load-corrupt-tail yes "
+                                + "(everything logged after it is lost).")
+        }
+        report.warnings.append("\(path) is corrupt (\(what) at offset \(offset)): loaded the records before it, "
+                               + "discarded the rest (aof-load-corrupt-tail yes)")
+        return offset
+    }
+
+    /// Applies one frame's records. Throws on a record that makes no sense (unknown
+    /// database, undecodable value).
+    private func apply(_ operations: [LogRecord.Operation], _ payload: UnsafeRawBufferPointer) throws {
+        refreshClock()
+        for operation in operations {
+            dirty += 1
+            switch operation {
+            case .set(let index, let keyRange, let valueRange):
+                guard index < databases.count else { throw RecoveryError(description: "database \(index)") }
+                let key = UnsafeRawBufferPointer(rebasing: payload[keyRange])
+                let decoded = try ValueCodec.decodeRecord(UnsafeRawBufferPointer(rebasing: payload[valueRange]))
+                if decoded.expireAt != 0 && decoded.expireAt <= nowMillis {
+                    try replayDelete(databases[index], key)
+                } else {
+                    try replaySet(databases[index], key, decoded.value, decoded.expireAt, decoded.rawEncoding)
+                }
+            case .delete(let index, let keyRange):
+                guard index < databases.count else { throw RecoveryError(description: "database \(index)") }
+                try replayDelete(databases[index], UnsafeRawBufferPointer(rebasing: payload[keyRange]))
+            case .flushDatabase(let index):
+                guard index < databases.count else { throw RecoveryError(description: "database \(index)") }
+                databases[index].removeAll(async: false)
+            case .swapDatabases(let a, let b):
+                guard a < databases.count, b < databases.count else {
+                    throw RecoveryError(description: "database \(max(a, b))")
+                }
+                swapDatabases(a, b)
+            }
+        }
+    }
+
+    private func replaySet(_ db: Database, _ key: UnsafeRawBufferPointer, _ value: Value, _ expireAt: Int64,
+                           _ raw: Bool) throws {
+        let hash = KeyHash.hash(key)
+        let slot: SlotPointer
+        if let hot = db.keys.find(key, hash: hash) {
+            hot.pointee.value = value
+            db.setExpiry(hot, expireAt)
+            slot = hot
+        } else {
+            // A RocksDB copy under this name is older than this record: the key is hot now
+            // (and that copy must go if the key is deleted, hence diskCopy).
+            let onDisk = try removeColdEntry(db, key, hash)
+            slot = db.add(key, value, expireAt: expireAt)
+            if onDisk { slot.pointee.meta |= KeyFlags.diskCopy }
+        }
+        slot.pointee.meta &= ~(KeyFlags.clean | KeyFlags.rawString)
+        if raw { slot.pointee.meta |= KeyFlags.rawString }
+    }
+
+    private func replayDelete(_ db: Database, _ key: UnsafeRawBufferPointer) throws {
+        let hash = KeyHash.hash(key)
+        if let hot = db.keys.find(key, hash: hash) {
+            db.remove(hot)
+        } else if try removeColdEntry(db, key, hash) {
+            tier?.deleteFromDisk(storageID: db.storageID, key: [UInt8](key))
+        }
+    }
+
+    /// Removes `key`'s cold index entry if RocksDB really holds this key (another key may
+    /// share the fingerprint); returns whether it did.
+    private func removeColdEntry(_ db: Database, _ key: UnsafeRawBufferPointer, _ hash: UInt64) throws -> Bool {
+        let fp = ColdIndex.fingerprint(hash)
+        guard db.cold.count > 0, db.cold.contains(fp), let tier else { return false }
+        let rocksKey = ColdKeyFormat.encode(storageID: db.storageID, hash32: Keyspace.hash32(hash), key: key)
+        guard try tier.storage.get(rocksKey) != nil else { return false }
+        db.cold.remove(fp)
+        return true
+    }
+
+    private func readFile(_ path: String) throws -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw RecoveryError(description: "cannot open \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var info = stat()
+        fstat(fd, &info)
+        let size = Int(info.st_size)
+        return try [UInt8](unsafeUninitializedCapacity: size) { out, count in
+            var done = 0
+            while done < size {
+                let n = read(fd, out.baseAddress! + done, size - done)
+                if n < 0 && errno == EINTR { continue }
+                if n < 0 { throw RecoveryError(description: "cannot read \(path): \(String(cString: strerror(errno)))") }
+                if n == 0 { break }
+                done += n
+            }
+            count = done
+        }
+    }
+}

@@ -1,0 +1,52 @@
+/*
+ The server's own records in RocksDB, under the prefix byte 255 (no database uses it):
+
+     255 "hash-seed"    u64 LE: KeyHash's seed, chosen when the directory was created
+     255 "checkpoint"   the last completed checkpoint (CheckpointMark)
+*/
+public enum StorageMetadata {
+    public static let prefix: UInt8 = 0xFF
+    public static let seedKey: [UInt8] = [prefix] + Array("hash-seed".utf8)
+    public static let checkpointKey: [UInt8] = [prefix] + Array("checkpoint".utf8)
+
+    static func encodeSeed(_ seed: UInt64) -> [UInt8] { withUnsafeBytes(of: seed.littleEndian) { Array($0) } }
+
+    static func decodeSeed(_ bytes: [UInt8]) -> UInt64? {
+        guard bytes.count == 8 else { return nil }
+        return bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+    }
+}
+
+/// What a completed checkpoint left: replay starts at log segment `segment` (0: every
+/// segment present), and `mapping[storageID]` is the database that owned each RocksDB
+/// storage id then (SWAPDB exchanges them; later swaps are in the log).
+///
+///     u8 version (1), u64 LE segment, u16 LE count, count x u8 database
+struct CheckpointMark: Equatable {
+    var segment: Int
+    var mapping: [Int]
+
+    func encoded() -> [UInt8] {
+        var out: [UInt8] = [1]
+        withUnsafeBytes(of: UInt64(segment).littleEndian) { out.append(contentsOf: $0) }
+        withUnsafeBytes(of: UInt16(mapping.count).littleEndian) { out.append(contentsOf: $0) }
+        out.append(contentsOf: mapping.map { UInt8(truncatingIfNeeded: $0) })
+        return out
+    }
+
+    init(segment: Int, mapping: [Int]) {
+        self.segment = segment
+        self.mapping = mapping
+    }
+
+    init?(_ bytes: [UInt8]) {
+        guard bytes.count >= 11, bytes[0] == 1 else { return nil }
+        let (segment, count) = bytes.withUnsafeBytes { raw in
+            (UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 1, as: UInt64.self)),
+             Int(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 9, as: UInt16.self))))
+        }
+        guard bytes.count == 11 + count, segment <= UInt64(Int.max) else { return nil }
+        self.segment = Int(segment)
+        self.mapping = bytes[11...].map { Int($0) }
+    }
+}

@@ -1,0 +1,104 @@
+import CShims
+@testable import Store
+import XCTest
+
+/// The append-only log's format: golden bytes of records and frames, the checksum, and how
+/// a reader tells a cut-short tail from damage.
+final class LogRecordTests: XCTestCase {
+    func testCRC32CKnownValues() {
+        // The check value of CRC-32C (RFC 3720, appendix B.4) and the empty input.
+        let digits = Array("123456789".utf8)
+        XCTAssertEqual(strata_crc32c(0, digits, digits.count), 0xE306_9283)
+        XCTAssertEqual(strata_crc32c(0, [], 0), 0)
+        // Incremental use gives the same result as one call.
+        let first = strata_crc32c(0, digits, 4)
+        XCTAssertEqual(digits[4...].withUnsafeBytes { strata_crc32c(first, $0.baseAddress, 5) }, 0xE306_9283)
+        // 32 zero bytes (RFC 3720 B.4).
+        XCTAssertEqual(strata_crc32c(0, [UInt8](repeating: 0, count: 32), 32), 0x8A91_36AA)
+    }
+
+    func testSetRecordGoldenBytes() {
+        var out: [UInt8] = []
+        Array("k".utf8).withUnsafeBytes {
+            LogRecord.appendSet(db: 3, key: $0, value: .string(Array("v".utf8)), expireAt: 0, rawEncoding: false,
+                                to: &out)
+        }
+        XCTAssertEqual(out, [1, 3, 1, 0, 0, 0, 0x6B, 4, 0, 0, 0, 1, 0, 0, 0x76])
+    }
+
+    func testSetRecordWithExpiryAndRawFlag() throws {
+        var out: [UInt8] = []
+        Array("key".utf8).withUnsafeBytes {
+            LogRecord.appendSet(db: 0, key: $0, value: .string(Array("value".utf8)), expireAt: 0x0102_0304_0506,
+                                rawEncoding: true, to: &out)
+        }
+        let operations = try XCTUnwrap(out.withUnsafeBytes { LogRecord.operations($0) })
+        XCTAssertEqual(operations.count, 1)
+        guard case .set(let db, let key, let value) = operations[0] else { return XCTFail("not a SET") }
+        XCTAssertEqual(db, 0)
+        XCTAssertEqual(Array(out[key]), Array("key".utf8))
+        let decoded = try Array(out[value]).withUnsafeBytes { try ValueCodec.decodeRecord($0) }
+        XCTAssertEqual(decoded.value.stringBytes, Array("value".utf8))
+        XCTAssertEqual(decoded.expireAt, 0x0102_0304_0506)
+        XCTAssertTrue(decoded.rawEncoding)
+    }
+
+    func testDeleteFlushSwapRecords() throws {
+        var out: [UInt8] = []
+        Array("gone".utf8).withUnsafeBytes { LogRecord.appendDelete(db: 7, key: $0, to: &out) }
+        out += [LogRecord.flushDatabase, 2, LogRecord.swapDatabases, 0, 1]
+        XCTAssertEqual(Array(out[0..<6]), [2, 7, 4, 0, 0, 0])
+        let operations = try XCTUnwrap(out.withUnsafeBytes { LogRecord.operations($0) })
+        XCTAssertEqual(operations.count, 3)
+        guard case .delete(7, let key) = operations[0], case .flushDatabase(2) = operations[1],
+              case .swapDatabases(0, 1) = operations[2] else { return XCTFail("\(operations)") }
+        XCTAssertEqual(Array(out[key]), Array("gone".utf8))
+    }
+
+    func testMalformedRecordsAreRejected() {
+        // Unknown kind, a length past the end, a record cut in its header.
+        for bad: [UInt8] in [[9], [1, 0, 200, 0, 0, 0, 1], [2, 0, 1], [4, 1]] {
+            XCTAssertNil(bad.withUnsafeBytes { LogRecord.operations($0) }, "\(bad)")
+        }
+    }
+
+    private func frame(_ payload: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        withUnsafeBytes(of: UInt32(payload.count).littleEndian) { out += $0 }
+        withUnsafeBytes(of: strata_crc32c(0, payload, payload.count).littleEndian) { out += $0 }
+        return out + payload
+    }
+
+    func testFrameScan() {
+        let payload: [UInt8] = [LogRecord.flushDatabase, 0]
+        let file = frame(payload) + frame(payload)
+        file.withUnsafeBytes { raw in
+            guard case .frame(let range, let next) = LogRecord.scanFrame(raw, at: 0) else { return XCTFail() }
+            XCTAssertEqual(range, 8..<10)
+            XCTAssertEqual(next, 10)
+            guard case .frame(_, 20) = LogRecord.scanFrame(raw, at: 10) else { return XCTFail() }
+        }
+        // Cut anywhere inside the second frame: truncated.
+        for cut in 11..<20 {
+            Array(file[..<cut]).withUnsafeBytes { raw in
+                guard case .truncated = LogRecord.scanFrame(raw, at: 10) else { return XCTFail("cut at \(cut)") }
+            }
+        }
+        // A flipped payload byte: checksum mismatch, reported with the frame's end.
+        var damaged = file
+        damaged[9] ^= 0xFF
+        damaged.withUnsafeBytes { raw in
+            guard case .badChecksum(let end) = LogRecord.scanFrame(raw, at: 0) else { return XCTFail() }
+            XCTAssertEqual(end, 10)
+        }
+    }
+
+    func testCheckpointMarkRoundTrip() {
+        let mark = CheckpointMark(segment: 42, mapping: [1, 0, 2, 15])
+        let bytes = mark.encoded()
+        XCTAssertEqual(bytes, [1, 42, 0, 0, 0, 0, 0, 0, 0, 4, 0, 1, 0, 2, 15])
+        XCTAssertEqual(CheckpointMark(bytes), mark)
+        XCTAssertNil(CheckpointMark(Array(bytes.dropLast())))
+        XCTAssertNil(CheckpointMark([2] + bytes.dropFirst()))
+    }
+}
