@@ -39,7 +39,8 @@ extension StrataServer {
             logger.notice("Nothing saved in \(config.dir): starting with an empty dataset")
         } else {
             logger.notice("""
-                Data loaded in \(millis) ms: \(report.coldKeys) keys on disk, \(report.loadedKeys) read into RAM, \
+                Data loaded in \(millis) ms: \(report.coldKeys) keys on disk\
+                \(report.indexFromSnapshot ? " (index saved at shutdown)" : ""), \(report.loadedKeys) read into RAM, \
                 \(report.records) log records replayed from \(report.segments.count) segment(s)
                 """)
         }

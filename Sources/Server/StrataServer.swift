@@ -196,6 +196,9 @@ public final class StrataServer {
             store.checkpoint { ok in
                 if ok {
                     logger.notice("Checkpoint done: \(store.persistence.keysWritten) keys written.")
+                    if store.writeIndexSnapshot(path: store.indexSnapshotPath) {
+                        logger.notice("Cold index saved for a fast start.")
+                    }
                 } else if store.log != nil {
                     logger.warning("The final checkpoint failed; the append-only log holds every write.")
                 } else {

@@ -85,7 +85,10 @@ extension Store {
         }
         persistence.walkDatabase = Int.max  // done: commits no longer resume the walk
         tier.flushDemotions()
-        tier.writeCheckpointMark(segment: persistence.walkSegment ?? 0, mapping: persistence.walkMapping) { [self] ok in
+        let token = UInt64.random(in: 1...UInt64.max)
+        tier.writeCheckpointMark(segment: persistence.walkSegment ?? 0, token: token,
+                                 mapping: persistence.walkMapping) { [self] ok in
+            if ok { self.persistence.lastMarkToken = token }
             let failedWrites = self.tier.map { $0.stats.writeErrors != self.persistence.writeErrorsAtStart } ?? true
             self.finishCheckpoint(ok && !self.persistence.walkFailed && !failedWrites)
         }
@@ -151,12 +154,12 @@ extension Store {
 extension ColdTier {
     /// Behind every write queued so far: stores the checkpoint's description and flushes
     /// RocksDB's memtables; `done` (on the loop) says whether both worked.
-    func writeCheckpointMark(segment: Int, mapping: [Int], _ done: @escaping (Bool) -> Void) {
+    func writeCheckpointMark(segment: Int, token: UInt64, mapping: [Int], _ done: @escaping (Bool) -> Void) {
         flushPendingDeletes()
         log?.submit(force: true)
         let storage = self.storage, loop = self.loop
         let log = self.log, position = logPositionForWrite()
-        let mark = CheckpointMark(segment: segment, mapping: mapping).encoded()
+        let mark = CheckpointMark(segment: segment, token: token, mapping: mapping).encoded()
         let box = UncheckedBox(done)
         writer.async {
             log?.waitWritten(position)

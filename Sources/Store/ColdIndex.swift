@@ -216,6 +216,24 @@ public final class ColdIndex {
         return s >= shards.count ? 0 : ((s << 32) | index) + 1
     }
 
+    /// Makes room for about `total` entries at once (start-up knows how many are coming:
+    /// growing shard by shard costs dozens of rebuilds each).
+    public func reserve(_ total: Int) {
+        let perShard = total / ColdIndex.shardCount + total / ColdIndex.shardCount / 16 + 1
+        for s in 0..<shards.count where Double(perShard) > Double(shards[s].capacity) * ColdIndex.maxLoad {
+            resize(s, forCount: perShard)
+        }
+    }
+
+    /// Visits every entry: fingerprint, expiry seconds, access metadata.
+    public func forEachEntry(_ body: (UInt64, UInt32, UInt32) -> Void) {
+        for shard in shards where shard.count > 0 {
+            for index in 0..<shard.capacity where shard.fingerprints![index] != 0 {
+                body(shard.fingerprints![index], shard.expiries![index], shard.metas![index])
+            }
+        }
+    }
+
     /// A fingerprint chosen at random (RANDOMKEY), or nil when empty.
     public func randomFingerprint() -> UInt64? {
         guard count > 0 else { return nil }

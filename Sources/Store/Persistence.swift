@@ -24,6 +24,8 @@ public struct PersistenceState {
     var walkSegment: Int?
     var walkMapping: [Int] = []
     public var keysWritten = 0
+    /// The token of the last checkpoint mark written or found at start.
+    var lastMarkToken: UInt64?
     var writeErrorsAtStart = 0
     /// Where the log's segments are (set at start-up, also with appendonly no).
     public var logDirectory: String?

@@ -14,6 +14,8 @@ public struct RecoveryReport {
     public var warnings: [String] = []
     /// Nothing had been saved: the server starts with no keys.
     public var startedEmpty = false
+    /// The cold index came from the snapshot a clean shutdown wrote.
+    public var indexFromSnapshot = false
     public init() {}
 }
 
@@ -33,6 +35,9 @@ public struct RecoveryError: Error, CustomStringConvertible {
  `aof-load-corrupt-tail yes` says to keep what comes before it.
 */
 extension Store {
+    /// Where a clean shutdown leaves the cold index (next to RocksDB's directory).
+    public var indexSnapshotPath: String { config.tieringDirname + ".index" }
+
     public func recover(logDirectory: String, allowTruncated: Bool, allowCorrupt: Bool) throws -> RecoveryReport {
         guard let tier else { throw RecoveryError(description: "recovery needs the RocksDB tier open") }
         var report = RecoveryReport()
@@ -67,8 +72,17 @@ extension Store {
             }
             applyStorageMapping(mark.mapping)
             firstSegment = mark.segment
+            persistence.lastMarkToken = mark.token
         }
-        try loadStorageKeys(&report)
+        // A clean shutdown left the index; else every key in RocksDB is listed.
+        if config.tiering, let token = persistence.lastMarkToken,
+           let count = loadIndexSnapshot(path: indexSnapshotPath, token: token) {
+            report.coldKeys = count
+            report.indexFromSnapshot = true
+        } else {
+            unlink(indexSnapshotPath)
+            try loadStorageKeys(&report)
+        }
         try replayLog(directory: logDirectory, from: firstSegment, allowTruncated: allowTruncated,
                       allowCorrupt: allowCorrupt, &report)
         return report
@@ -90,6 +104,11 @@ extension Store {
         let meta = AccessTracking.initialMeta(nowMillis: now, lfu: lfuPolicy) & AccessTracking.lruMask
         var expired = ColdBatch()
         var failure: Error?
+        if config.tiering, databases.count > 0,
+           let estimate = tier.storage.integerProperty("rocksdb.estimate-num-keys"), estimate > 0 {
+            // Most datasets live in one database: sized for all of them there.
+            database(storageID: 0)?.cold.reserve(Int(estimate))
+        }
         try tier.storage.forEach(from: [0], to: [StorageMetadata.prefix]) { rawKey, value in
             guard let (storageID, _, key) = ColdKeyFormat.decode(rawKey),
                   let db = database(storageID: storageID),

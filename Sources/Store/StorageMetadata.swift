@@ -18,35 +18,41 @@ public enum StorageMetadata {
 }
 
 /// What a completed checkpoint left: replay starts at log segment `segment` (0: every
-/// segment present), and `mapping[storageID]` is the database that owned each RocksDB
-/// storage id then (SWAPDB exchanges them; later swaps are in the log).
+/// segment present), `mapping[storageID]` is the database that owned each RocksDB
+/// storage id then (SWAPDB exchanges them; later swaps are in the log), and `token`
+/// names this checkpoint (a shutdown's index snapshot carries it: IndexSnapshot).
 ///
-///     u8 version (1), u64 LE segment, u16 LE count, count x u8 database
+///     u8 version (1), u64 LE segment, u64 LE token, u16 LE count, count x u8 database
 struct CheckpointMark: Equatable {
     var segment: Int
+    var token: UInt64
     var mapping: [Int]
 
     func encoded() -> [UInt8] {
         var out: [UInt8] = [1]
         withUnsafeBytes(of: UInt64(segment).littleEndian) { out.append(contentsOf: $0) }
+        withUnsafeBytes(of: token.littleEndian) { out.append(contentsOf: $0) }
         withUnsafeBytes(of: UInt16(mapping.count).littleEndian) { out.append(contentsOf: $0) }
         out.append(contentsOf: mapping.map { UInt8(truncatingIfNeeded: $0) })
         return out
     }
 
-    init(segment: Int, mapping: [Int]) {
+    init(segment: Int, token: UInt64, mapping: [Int]) {
         self.segment = segment
+        self.token = token
         self.mapping = mapping
     }
 
     init?(_ bytes: [UInt8]) {
-        guard bytes.count >= 11, bytes[0] == 1 else { return nil }
-        let (segment, count) = bytes.withUnsafeBytes { raw in
+        guard bytes.count >= 19, bytes[0] == 1 else { return nil }
+        let (segment, token, count) = bytes.withUnsafeBytes { raw in
             (UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 1, as: UInt64.self)),
-             Int(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 9, as: UInt16.self))))
+             UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 9, as: UInt64.self)),
+             Int(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 17, as: UInt16.self))))
         }
-        guard bytes.count == 11 + count, segment <= UInt64(Int.max) else { return nil }
+        guard bytes.count == 19 + count, segment <= UInt64(Int.max) else { return nil }
         self.segment = Int(segment)
-        self.mapping = bytes[11...].map { Int($0) }
+        self.token = token
+        self.mapping = bytes[19...].map { Int($0) }
     }
 }

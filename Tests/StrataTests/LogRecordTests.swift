@@ -94,9 +94,9 @@ final class LogRecordTests: XCTestCase {
     }
 
     func testCheckpointMarkRoundTrip() {
-        let mark = CheckpointMark(segment: 42, mapping: [1, 0, 2, 15])
+        let mark = CheckpointMark(segment: 42, token: 0x0807_0605_0403_0201, mapping: [1, 0, 2, 15])
         let bytes = mark.encoded()
-        XCTAssertEqual(bytes, [1, 42, 0, 0, 0, 0, 0, 0, 0, 4, 0, 1, 0, 2, 15])
+        XCTAssertEqual(bytes, [1, 42, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 4, 0, 1, 0, 2, 15])
         XCTAssertEqual(CheckpointMark(bytes), mark)
         XCTAssertNil(CheckpointMark(Array(bytes.dropLast())))
         XCTAssertNil(CheckpointMark([2] + bytes.dropFirst()))
