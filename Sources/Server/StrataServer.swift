@@ -66,6 +66,9 @@ public final class StrataServer {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: Int32(config.tcpBacklog))
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            // Connections are accepted once every address is bound (below): a client that
+            // reached the first address must not be served before the others exist.
+            .serverChannelOption(.autoRead, value: false)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.socketOption(.so_keepalive), value: config.tcpKeepalive > 0 ? 1 : 0)
             // Fairness: one busy connection (a mass import) handles at most
@@ -99,6 +102,7 @@ public final class StrataServer {
             }
         }
         guard !channels.isEmpty else { throw StartupError("No address could be bound") }
+        for channel in channels { try channel.setOption(.autoRead, value: true).wait() }
         context.requestShutdown = { [weak self] request in
             guard let self else { return false }
             let save = request == .save || (request == .defaultMode && self.context.config.persistenceEnabled)

@@ -143,6 +143,12 @@ extension Store {
         guard let entries = IndexSnapshot.read(path: path, token: token) else { return nil }
         var perStorage = [Int](repeating: 0, count: 256)
         for entry in entries { perStorage[Int(entry.storageID)] += 1 }
+        fillColdIndexes(entries, perStorage: perStorage)
+        return entries.count
+    }
+
+    /// Start-up: puts `entries` into the cold indexes, each sized once for its count.
+    func fillColdIndexes(_ entries: [IndexSnapshot.Entry], perStorage: [Int]) {
         for (storageID, count) in perStorage.enumerated() where count > 0 {
             database(storageID: UInt8(storageID))?.cold.reserve(count)
         }
@@ -150,6 +156,5 @@ extension Store {
             guard let db = database(storageID: entry.storageID) else { continue }
             db.cold.insert(entry.fingerprint, expirySeconds: entry.expirySeconds, accessMeta: entry.meta)
         }
-        return entries.count
     }
 }

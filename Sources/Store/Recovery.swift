@@ -104,11 +104,10 @@ extension Store {
         let meta = AccessTracking.initialMeta(nowMillis: now, lfu: lfuPolicy) & AccessTracking.lruMask
         var expired = ColdBatch()
         var failure: Error?
-        if config.tiering, databases.count > 0,
-           let estimate = tier.storage.integerProperty("rocksdb.estimate-num-keys"), estimate > 0 {
-            // Most datasets live in one database: sized for all of them there.
-            database(storageID: 0)?.cold.reserve(Int(estimate))
-        }
+        // Collected first, so that each index is sized once for its count (growing shard
+        // by shard costs dozens of rebuilds each).
+        var entries: [IndexSnapshot.Entry] = []
+        var perStorage = [Int](repeating: 0, count: 256)
         try tier.storage.forEach(from: [0], to: [StorageMetadata.prefix]) { rawKey, value in
             guard let (storageID, _, key) = ColdKeyFormat.decode(rawKey),
                   let db = database(storageID: storageID),
@@ -120,9 +119,9 @@ extension Store {
             }
             let hash = KeyHash.hash(key)
             if config.tiering {
-                db.cold.insert(ColdIndex.fingerprint(hash), expirySeconds: ColdIndex.expirySeconds(header.expireAt),
-                               accessMeta: meta)
-                report.coldKeys += 1
+                entries.append(.init(storageID: storageID, fingerprint: ColdIndex.fingerprint(hash),
+                                     expirySeconds: ColdIndex.expirySeconds(header.expireAt), meta: meta))
+                perStorage[Int(storageID)] += 1
             } else {
                 do {
                     let decoded = try ValueCodec.decodeRecord(value)
@@ -138,6 +137,8 @@ extension Store {
             return true
         }
         if let failure { throw RecoveryError(description: "a value in RocksDB is unreadable: \(failure)") }
+        fillColdIndexes(entries, perStorage: perStorage)
+        report.coldKeys = entries.count
         if !expired.isEmpty { try tier.storage.write(expired) }
     }
 
