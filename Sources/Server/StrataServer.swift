@@ -256,7 +256,7 @@ enum Cron {
         }
         Persistence.cron(context)
         // Demotion also runs without writes (after CONFIG SET maxmemory, say).
-        if context.config.maxmemory > 0 { _ = context.store.checkMemory(adding: false) }
+        if context.config.maxmemory > 0 { _ = context.store.checkMemory(adding: false, fresh: true) }
         context.metrics.sample(context.stats, nowMillis: Clock.nowMillis())
         closeIdleClients(context)
     }

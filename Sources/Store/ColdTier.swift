@@ -57,6 +57,9 @@ public final class ColdTier {
 
     /// Reads in flight, by RocksDB key: a second command waiting for the same key joins it.
     var pending: [[UInt8]: PendingRead] = [:]
+    /// Reads asked for in this event-loop pass, not yet handed to a reader.
+    var readBatch: [PendingRead] = []
+    var readFlushScheduled = false
     /// Bumped whenever a key becomes cold; a key found absent despite its fingerprint is
     /// trusted absent only within the same epoch.
     var epoch: UInt64 = 0
@@ -196,7 +199,33 @@ public final class ColdTier {
         }
     }
 
+    /// Queues reads for this event-loop pass: they go to the readers together, after the
+    /// pass's I/O (one wakeup and one MultiGet per reader, not one per command).
     func submit(_ reads: [PendingRead]) {
+        readBatch.append(contentsOf: reads)
+        if !readFlushScheduled {
+            readFlushScheduled = true
+            loop.execute { [self] in self.flushReads() }
+        }
+    }
+
+    /// Hands the pass's reads to the reader queues, a few keys each at least.
+    func flushReads() {
+        readFlushScheduled = false
+        guard !readBatch.isEmpty else { return }
+        let all = readBatch
+        readBatch.removeAll(keepingCapacity: true)
+        let parts = min(readers.count, max(1, all.count / ColdTier.keysPerReadJob))
+        let size = (all.count + parts - 1) / parts
+        for start in stride(from: 0, to: all.count, by: size) {
+            send(Array(all[start..<min(start + size, all.count)]))
+        }
+    }
+
+    /// Below this many keys per reader, a pass's reads go to fewer readers.
+    static let keysPerReadJob = 4
+
+    private func send(_ reads: [PendingRead]) {
         stats.coldReads += 1
         stats.coldReadKeys += reads.count
         let queue = readers[nextReader]
@@ -232,6 +261,8 @@ public final class ColdTier {
             install(read, results[index])
         }
         // Promoted keys take memory too: make room as a write would (in the background).
+        // The figures are read at most every millisecond here: jemalloc's statistics
+        // refresh after every completed read was the execution thread's top cost.
         if store.config.maxmemory > 0 { _ = store.checkMemory(adding: false) }
         for read in reads { read.promise.succeed(()) }
     }

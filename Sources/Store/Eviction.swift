@@ -49,16 +49,17 @@ extension Store {
         MemoryStats.executionThreadBytes()
     }
 
-    /// Checks memory before a command that may add data (and from the cron with
-    /// `adding: false`), demoting or evicting keys as the policy says.
-    public func checkMemory(adding: Bool = true) -> MemoryVerdict {
+    /// Checks memory before a command that may add data (`adding`), after cold reads put
+    /// keys in RAM, and from the cron (`fresh`: always reads the figures), demoting or
+    /// evicting keys as the policy says.
+    public func checkMemory(adding: Bool = true, fresh: Bool = false) -> MemoryVerdict {
         let limit = config.maxmemory
         guard limit > 0 else { return .proceed }
         // Reading jemalloc's statistics costs about a microsecond: refresh at most every
         // 32 writes or every millisecond, whichever comes first.
         memoryCheckCountdown -= 1
         let now = Clock.monotonicNanos()
-        if memoryCheckCountdown <= 0 || now &- lastMemorySample > 1_000_000 || !adding {
+        if memoryCheckCountdown <= 0 || now &- lastMemorySample > 1_000_000 || fresh {
             memoryCheckCountdown = 32
             lastMemorySample = now
             sampledUsedMemory = usedMemoryForLimit()
@@ -95,8 +96,10 @@ extension Store {
                     victims += 1
                     if victims % 8 == 0 && Clock.monotonicNanos() > deadline { break }
                 }
-                tier.flushDemotions()
-                sampledUsedMemory = usedMemoryForLimit()
+                if victims > 0 {
+                    tier.flushDemotions()
+                    sampledUsedMemory = usedMemoryForLimit()
+                }
             }
             guard adding && sampledUsedMemory > limit else { return .proceed }
             if tier.inFlightBatches > 0 { return .wait(tier.waitForMemory()) }
