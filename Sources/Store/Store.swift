@@ -98,6 +98,12 @@ public final class Store {
     public func swapDatabases(_ a: Int, _ b: Int) {
         guard a != b else { return }
         if log != nil { logSwap(a, b) }
+        // A checkpoint walks databases by number: contents that moved behind its position
+        // would be missed, so it starts over (the keys it copied are clean and skipped).
+        if checkpointRunning && persistence.walkDatabase < databases.count {
+            persistence.walkDatabase = 0
+            persistence.walkCursor = 0
+        }
         databases[a].swapContents(with: databases[b])
         storageOwners[Int(databases[a].storageID)] = a
         storageOwners[Int(databases[b].storageID)] = b
