@@ -16,10 +16,6 @@ import Store
 extension ServerContext {
     static let oomError = "OOM command not allowed when used memory > 'maxmemory'."
 
-    /// Commands that look at keys without using their values: they never promote.
-    static let inspectionCommands: Set<String> = [
-        "type", "exists", "ttl", "pttl", "expiretime", "pexpiretime", "object", "dump",
-    ]
 
     /// The memory check for commands that add data.
     func memoryAdmission(_ client: Client, _ spec: CommandSpec) -> MemoryVerdict {
@@ -33,26 +29,26 @@ extension ServerContext {
     func coldAdmission(_ client: Client, _ spec: CommandSpec, _ arguments: CommandArguments,
                        _ tier: ColdTier) -> EventLoopFuture<Void>? {
         guard store.coldTotals.count > 0 else { return nil }
-        switch spec.name {
-        case "keys": return listingAdmission(client, tier, from: 0, limit: Int.max)
-        case "scan":
+        let role = spec.coldRole
+        switch role.kind {
+        case .keys: return listingAdmission(client, tier, from: 0, limit: Int.max)
+        case .scan:
             let cursor = KeyCommands.parseCursor(arguments.bytes(1)) ?? 0
             return listingAdmission(client, tier, from: cursor.bitReversed,
                                     limit: min(scanCount(arguments), 100_000))
-        case "randomkey": return randomKeyAdmission(client, tier)
-        default: break
+        case .randomKey: return randomKeyAdmission(client, tier)
+        case .singleKey:
+            // The common case (GET, SET, INCR...): one key; nothing to do when it is hot.
+            guard arguments.count > spec.firstKey else { return nil }
+            let db = client.db
+            let key = arguments.bytes(spec.firstKey)
+            if db.cold.count == 0 || db.keys.find(key) != nil { return nil }
+            return tier.admit([(db, key)], purpose: role.purpose)
+        case .general:
+            let keys = coldCandidateKeys(client, spec, arguments)
+            guard !keys.isEmpty else { return nil }
+            return tier.admit(keys, purpose: role.purpose)
         }
-        let keys = coldCandidateKeys(client, spec, arguments)
-        guard !keys.isEmpty else { return nil }
-        let purpose: ColdTier.LoadPurpose
-        if ServerContext.inspectionCommands.contains(spec.parentName ?? spec.name) {
-            purpose = .inspect
-        } else if spec.flags.contains(.write) || spec.name == "exec" || spec.parentName == "tier" {
-            purpose = .write
-        } else {
-            purpose = .read
-        }
-        return tier.admit(keys, purpose: purpose)
     }
 
     /// The keys a command will touch, each with the database it will touch it in.
@@ -132,6 +128,45 @@ extension ServerContext {
             }
             return self.randomKeyAdmission(client, tier, attempt: attempt + 1)
                 ?? client.server.eventLoop!.makeSucceededVoidFuture()
+        }
+    }
+}
+
+/// How a command meets the cold tier (see `coldAdmission`), from its spec.
+struct ColdRole {
+    enum Kind {
+        /// KEYS, SCAN, RANDOMKEY: a listing of cold keys first.
+        case keys, scan, randomKey
+        /// Exactly one key, at `firstKey`.
+        case singleKey
+        /// Anything else: every key the command names (EXEC: its queued commands').
+        case general
+    }
+
+    /// Commands that look at keys without using their values: they never promote.
+    static let inspectionCommands: Set<String> = [
+        "type", "exists", "ttl", "pttl", "expiretime", "pexpiretime", "object", "dump",
+    ]
+
+    let kind: Kind
+    let purpose: ColdTier.LoadPurpose
+
+    init(_ spec: CommandSpec) {
+        switch spec.name {
+        case "keys": kind = .keys
+        case "scan": kind = .scan
+        case "randomkey": kind = .randomKey
+        default:
+            let special = ["exec", "move", "copy"].contains(spec.name)
+            kind = !special && spec.keySearch == nil && spec.firstKey > 0 && spec.lastKey == spec.firstKey
+                ? .singleKey : .general
+        }
+        if ColdRole.inspectionCommands.contains(spec.parentName ?? spec.name) {
+            purpose = .inspect
+        } else if spec.flags.contains(.write) || spec.name == "exec" || spec.parentName == "tier" {
+            purpose = .write
+        } else {
+            purpose = .read
         }
     }
 }

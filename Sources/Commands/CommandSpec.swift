@@ -72,6 +72,9 @@ public final class CommandSpec {
     public private(set) var parentName: String?
     /// SAVE: the connection waits for a checkpoint before the handler replies.
     public var waitsForCheckpoint = false
+    /// What the cold tier must do before this command runs (ColdAdmission), worked out
+    /// once rather than from the name on every command.
+    lazy var coldRole: ColdRole = ColdRole(self)
 
     // Statistics for INFO commandstats.
     public var calls = 0
