@@ -56,9 +56,14 @@ extension Store {
     func checkpointStep() {
         guard let tier, persistence.runningSince != nil else { return }
         let deadline = Clock.monotonicNanos() &+ 1_000_000
+        persistence.walkWaiting = false
         while persistence.walkDatabase < databases.count {
-            // Two batches in flight at most, as for demotion: the rest waits for a commit.
-            if tier.inFlightBatches >= 2 { return }
+            // Two batches in flight at most, as for demotion: the rest waits for a commit
+            // (of any batch: demotions fill the writer too).
+            if tier.inFlightBatches >= 2 {
+                persistence.walkWaiting = true
+                return
+            }
             let db = databases[persistence.walkDatabase]
             var cursor = persistence.walkCursor
             repeat {
@@ -73,7 +78,7 @@ extension Store {
             } while cursor != 0 && tier.inFlightBatches < 2 && Clock.monotonicNanos() < deadline
             persistence.walkCursor = cursor
             if cursor != 0 {
-                if tier.inFlightBatches < 2 { scheduleCheckpointStep(tier) }
+                if tier.inFlightBatches < 2 { scheduleCheckpointStep(tier) } else { persistence.walkWaiting = true }
                 return
             }
             persistence.walkDatabase += 1
@@ -99,10 +104,13 @@ extension Store {
         tier.loop.scheduleTask(in: .microseconds(200)) { [self] in self.checkpointStep() }
     }
 
-    /// A batch holding checkpoint copies was written (or failed).
-    func checkpointBatchCommitted(written: Bool, keys: Int) {
-        if !written { persistence.walkFailed = true }
-        if persistence.runningSince != nil && persistence.walkDatabase < databases.count { checkpointStep() }
+    /// A batch was written (or failed): `checkpointItems` of it were a checkpoint's copies.
+    /// A walk waiting for room in the writer goes on.
+    func batchCommitted(written: Bool, checkpointItems: Int) {
+        if !written && checkpointItems > 0 { persistence.walkFailed = true }
+        if persistence.walkWaiting && persistence.runningSince != nil && persistence.walkDatabase < databases.count {
+            checkpointStep()
+        }
     }
 
     func finishCheckpoint(_ ok: Bool) {

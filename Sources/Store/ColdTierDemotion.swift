@@ -150,7 +150,7 @@ extension ColdTier {
         inFlightKeys -= items.leavingKeys
         inFlightBytes -= items.bytes
         if !written { stats.writeErrors += 1 }
-        if items.checkpointItems > 0 { store.checkpointBatchCommitted(written: written, keys: items.checkpointItems) }
+        store.batchCommitted(written: written, checkpointItems: items.checkpointItems)
         // Memory is about to drop: the next check must read it again, not act on a sample
         // taken while these keys were still in RAM (that over-demoted by tens of MB).
         store.memoryCheckCountdown = 0

@@ -21,6 +21,8 @@ public struct PersistenceState {
     var walkDatabase = 0
     var walkCursor: UInt64 = 0
     var walkFailed = false
+    /// The walk stopped because two batches were in flight; the next commit resumes it.
+    var walkWaiting = false
     var walkSegment: Int?
     var walkMapping: [Int] = []
     public var keysWritten = 0
