@@ -56,12 +56,11 @@ extension Store {
     func checkpointStep() {
         guard let tier, persistence.runningSince != nil else { return }
         let deadline = Clock.monotonicNanos() &+ 1_000_000
-        persistence.walkWaiting = false
         while persistence.walkDatabase < databases.count {
-            // Two batches in flight at most, as for demotion: the rest waits for a commit
-            // (of any batch: demotions fill the writer too).
-            if tier.inFlightBatches >= 2 {
-                persistence.walkWaiting = true
+            // Two batches in flight at most, as for demotion, and one when memory is short
+            // (demotion needs the other); the walk looks again shortly.
+            if tier.inFlightBatches >= checkpointBatchLimit {
+                scheduleCheckpointStep(tier)
                 return
             }
             let db = databases[persistence.walkDatabase]
@@ -75,10 +74,10 @@ extension Store {
                     _ = tier.copyForCheckpoint(db, slot)
                     persistence.keysWritten += 1
                 }
-            } while cursor != 0 && tier.inFlightBatches < 2 && Clock.monotonicNanos() < deadline
+            } while cursor != 0 && tier.inFlightBatches < checkpointBatchLimit && Clock.monotonicNanos() < deadline
             persistence.walkCursor = cursor
             if cursor != 0 {
-                if tier.inFlightBatches < 2 { scheduleCheckpointStep(tier) } else { persistence.walkWaiting = true }
+                scheduleCheckpointStep(tier)
                 return
             }
             persistence.walkDatabase += 1
@@ -104,13 +103,15 @@ extension Store {
         tier.loop.scheduleTask(in: .microseconds(200)) { [self] in self.checkpointStep() }
     }
 
+    /// Batches the walk may keep in flight: one of the two when memory is over demotion's
+    /// start, so that demotion is never shut out (writes wait for it).
+    private var checkpointBatchLimit: Int {
+        config.maxmemory > 0 && sampledUsedMemory > config.maxmemory / 100 * 95 ? 1 : 2
+    }
+
     /// A batch was written (or failed): `checkpointItems` of it were a checkpoint's copies.
-    /// A walk waiting for room in the writer goes on.
     func batchCommitted(written: Bool, checkpointItems: Int) {
         if !written && checkpointItems > 0 { persistence.walkFailed = true }
-        if persistence.walkWaiting && persistence.runningSince != nil && persistence.walkDatabase < databases.count {
-            checkpointStep()
-        }
     }
 
     func finishCheckpoint(_ ok: Bool) {

@@ -21,11 +21,19 @@ public struct PersistenceState {
     var walkDatabase = 0
     var walkCursor: UInt64 = 0
     var walkFailed = false
-    /// The walk stopped because two batches were in flight; the next commit resumes it.
-    var walkWaiting = false
     var walkSegment: Int?
     var walkMapping: [Int] = []
     public var keysWritten = 0
+    /// Replay: cold index entries removed on the assumption that they were the replayed
+    /// key's (Recovery.swift checks them in batches).
+    struct ColdRemoval {
+        let storageID: UInt8
+        let rocksKey: [UInt8]
+        let fingerprint: UInt64
+        let expirySeconds: UInt32
+        let meta: UInt32
+    }
+    var coldRemovals: [ColdRemoval] = []
     /// The token of the last checkpoint mark written or found at start.
     var lastMarkToken: UInt64?
     var writeErrorsAtStart = 0

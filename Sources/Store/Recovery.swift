@@ -85,6 +85,7 @@ extension Store {
         }
         try replayLog(directory: logDirectory, from: firstSegment, allowTruncated: allowTruncated,
                       allowCorrupt: allowCorrupt, &report)
+        try verifyColdRemovals()
         return report
     }
 
@@ -203,6 +204,7 @@ extension Store {
                     report.frames += 1
                     report.records += operations.count
                     offset = next
+                    if report.frames % 1024 == 0 { try relieveMemoryDuringReplay() }
                 case .truncated where isLast:
                     return try truncated(path, offset, file.count, allowTruncated, &report)
                 case .badChecksum(let end) where isLast && end == file.count:
@@ -262,11 +264,13 @@ extension Store {
                 try replayDelete(databases[index], UnsafeRawBufferPointer(rebasing: payload[keyRange]))
             case .flushDatabase(let index):
                 guard index < databases.count else { throw RecoveryError(description: "database \(index)") }
+                try verifyColdRemovals()
                 databases[index].removeAll(async: false)
             case .swapDatabases(let a, let b):
                 guard a < databases.count, b < databases.count else {
                     throw RecoveryError(description: "database \(max(a, b))")
                 }
+                try verifyColdRemovals()
                 swapDatabases(a, b)
             }
         }
@@ -300,15 +304,55 @@ extension Store {
         }
     }
 
-    /// Removes `key`'s cold index entry if RocksDB really holds this key (another key may
-    /// share the fingerprint); returns whether it did.
+    /// Removes the cold index entry with `key`'s fingerprint; returns whether there was one.
+    /// Another key may share the fingerprint: whether RocksDB holds this very key is
+    /// checked later, many keys per MultiGet (`verifyColdRemovals`; a point read per
+    /// replayed record made replay take minutes).
     private func removeColdEntry(_ db: Database, _ key: UnsafeRawBufferPointer, _ hash: UInt64) throws -> Bool {
         let fp = ColdIndex.fingerprint(hash)
-        guard db.cold.count > 0, db.cold.contains(fp), let tier else { return false }
-        let rocksKey = ColdKeyFormat.encode(storageID: db.storageID, hash32: Keyspace.hash32(hash), key: key)
-        guard try tier.storage.get(rocksKey) != nil else { return false }
+        guard db.cold.count > 0, let seconds = db.cold.expiry(fp) else { return false }
+        let meta = db.cold.accessMeta(fp) ?? 0
         db.cold.remove(fp)
+        let rocksKey = ColdKeyFormat.encode(storageID: db.storageID, hash32: Keyspace.hash32(hash), key: key)
+        persistence.coldRemovals.append(.init(storageID: db.storageID, rocksKey: rocksKey, fingerprint: fp,
+                                              expirySeconds: seconds, meta: meta))
         return true
+    }
+
+    /// Puts back the index entries `removeColdEntry` removed for keys RocksDB does not
+    /// hold (they were another key's). Runs before anything changes RocksDB: a FLUSHDB or
+    /// SWAPDB record, a demotion, the end of replay.
+    func verifyColdRemovals() throws {
+        guard let tier, !persistence.coldRemovals.isEmpty else { return }
+        let removals = persistence.coldRemovals
+        persistence.coldRemovals.removeAll()
+        for start in stride(from: 0, to: removals.count, by: 1024) {
+            let chunk = removals[start..<min(start + 1024, removals.count)]
+            let found = try tier.storage.multiGet(chunk.map(\.rocksKey))
+            for (removal, value) in zip(chunk, found) where value == nil {
+                database(storageID: removal.storageID)?.cold.insert(removal.fingerprint,
+                                                                    expirySeconds: removal.expirySeconds,
+                                                                    accessMeta: removal.meta)
+            }
+        }
+    }
+
+    /// During replay, with maxmemory: keys go to RocksDB as they would while serving (the
+    /// log may hold more than fits), synchronously since the loop is not serving yet.
+    private func relieveMemoryDuringReplay() throws {
+        guard config.maxmemory > 0, config.tiering, let tier else { return }
+        let limit = config.maxmemory
+        guard usedMemoryForLimit() > limit / 100 * 95 else { return }
+        try verifyColdRemovals()
+        while usedMemoryForLimit() > limit / 100 * 90 {
+            var victims = 0
+            while victims < 4096, let (db, slot) = nextVictim() {
+                tier.demote(db, slot)
+                victims += 1
+            }
+            if victims == 0 { return }
+            tier.flushDemotions(wait: true)
+        }
     }
 
     private func readFile(_ path: String) throws -> [UInt8] {
