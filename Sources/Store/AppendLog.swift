@@ -85,7 +85,7 @@ public final class AppendLog: @unchecked Sendable {
         self.policy = policy
         self.loop = loop
         self.currentSegment = segment
-        try AppendLog.makeDirectory(directory)
+        try FileSystem.makeDirectories(directory)
         fd = try AppendLog.openSegment(path: segmentPath(segment), validLength: validLength)
         buffer.reserveCapacity(64 * 1024)
     }
@@ -340,17 +340,6 @@ public final class AppendLog: @unchecked Sendable {
             }
         }
         return fd
-    }
-
-    static func makeDirectory(_ path: String) throws {
-        var prefix = path.hasPrefix("/") ? "/" : ""
-        for component in path.split(separator: "/") {
-            prefix += component
-            if mkdir(prefix, 0o755) != 0 && errno != EEXIST {
-                throw LogError("cannot create directory \(prefix): \(String(cString: strerror(errno)))")
-            }
-            prefix += "/"
-        }
     }
 
     /// fsync of a directory, so that a created or deleted file survives a power cut.

@@ -114,7 +114,7 @@ public final class ColdStorage: @unchecked Sendable {
         pthread_rwlock_init(lock, nil)
         // Every stored property is initialized by now, so if either call throws Swift runs
         // deinit, which frees whatever `open()` had created (all handles are optional).
-        try ColdStorage.makeDirectories(options.path)
+        try FileSystem.makeDirectories(options.path)
         try open()
     }
 
@@ -431,17 +431,5 @@ public final class ColdStorage: @unchecked Sendable {
     private static func withOptionalCBytes<T>(_ bytes: [UInt8]?, _ body: (UnsafePointer<CChar>?, Int) -> T) -> T {
         guard let bytes else { return body(nil, 0) }
         return withCBytes(bytes) { body($0, $1) }
-    }
-
-    /// `mkdir -p`.
-    private static func makeDirectories(_ path: String) throws {
-        var prefix = path.hasPrefix("/") ? "/" : ""
-        for component in path.split(separator: "/") {
-            prefix += component
-            if mkdir(prefix, 0o755) != 0 && errno != EEXIST {
-                throw ColdStorageError("cannot create directory \(prefix): \(String(cString: strerror(errno)))")
-            }
-            prefix += "/"
-        }
     }
 }

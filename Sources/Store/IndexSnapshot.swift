@@ -64,24 +64,9 @@ enum IndexSnapshot {
 
     /// The entries, if `path` holds an intact snapshot of the checkpoint `token`.
     static func read(path: String, token: UInt64) -> [Entry]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { return nil }
-        let size = Int(info.st_size)
+        guard let bytes = try? FileSystem.readAll(path) else { return nil }
+        let size = bytes.count
         guard size >= magic.count + 20 else { return nil }
-        let bytes = [UInt8](unsafeUninitializedCapacity: size) { out, count in
-            var done = 0
-            while done < size {
-                let n = Glibc.read(fd, out.baseAddress! + done, size - done)
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { break }
-                done += n
-            }
-            count = done
-        }
-        guard bytes.count == size else { return nil }
         return bytes.withUnsafeBytes { raw -> [Entry]? in
             func load<T: FixedWidthInteger>(_ offset: Int, _: T.Type) -> T {
                 T(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: T.self))

@@ -157,7 +157,7 @@ extension Store {
         for (index, n) in segments.enumerated() {
             let path = AppendLog.segmentPath(directory: directory, baseName: config.appendfilename, n)
             let isLast = index == segments.count - 1
-            let bytes = try readFile(path)
+            let bytes = try FileSystem.readAll(path)
             report.segments.append(n)
             let end = try replaySegment(bytes, path: path, isLast: isLast, allowTruncated: allowTruncated,
                                         allowCorrupt: allowCorrupt, &report)
@@ -352,26 +352,6 @@ extension Store {
             }
             if victims == 0 { return }
             tier.flushDemotions(wait: true)
-        }
-    }
-
-    private func readFile(_ path: String) throws -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw RecoveryError(description: "cannot open \(path): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        var info = stat()
-        fstat(fd, &info)
-        let size = Int(info.st_size)
-        return try [UInt8](unsafeUninitializedCapacity: size) { out, count in
-            var done = 0
-            while done < size {
-                let n = read(fd, out.baseAddress! + done, size - done)
-                if n < 0 && errno == EINTR { continue }
-                if n < 0 { throw RecoveryError(description: "cannot read \(path): \(String(cString: strerror(errno)))") }
-                if n == 0 { break }
-                done += n
-            }
-            count = done
         }
     }
 }
