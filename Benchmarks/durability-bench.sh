@@ -20,6 +20,7 @@
 #   STRATA_PORT [7390]  REDIS_PORT [7391]  WORK [/tmp] (parent of the fresh data dirs)
 #   N_P1, N_PIPE, CLIENTS, KEYSPACE: passed through to bench-compare.sh
 #   TOOLS [../shared/tools relative to the repository]
+#   EXTRA_ARGS (more arguments for both servers, e.g. "--auto-aof-rewrite-percentage 0")
 # output: "## mode <m>" then bench-compare.sh's lines (A = strata, B = redis), then du.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,6 +31,7 @@ TOOLS=${TOOLS:-$(cd .. && pwd)/shared/tools}
 STRATA_PORT=${STRATA_PORT:-7390}
 REDIS_PORT=${REDIS_PORT:-7391}
 WORK=${WORK:-/tmp}
+read -r -a extra <<< "${EXTRA_ARGS:-}"
 export ROUNDS=${ROUNDS:-3}
 export TESTS=${TESTS:-set}
 export WORKLOADS=${WORKLOADS:-"p1_d64 p16_d64 p1_d1024 p16_d1024"}
@@ -61,10 +63,10 @@ start_servers() {  # mode
     *) echo "unknown mode $mode" >&2; exit 2 ;;
   esac
   rm -rf "$work/strata" "$work/redis"; mkdir -p "$work/strata" "$work/redis"
-  "$STRATA_BIN" --port "$STRATA_PORT" --bind 127.0.0.1 --save "" "${aof[@]}" \
+  "$STRATA_BIN" --port "$STRATA_PORT" --bind 127.0.0.1 --save "" "${aof[@]}" ${extra[@]+"${extra[@]}"} \
     --dir "$work/strata" --logfile "$work/strata.$mode.log" &
   spid=$!
-  "$REDIS_BIN" --port "$REDIS_PORT" --bind 127.0.0.1 --save "" "${aof[@]}" \
+  "$REDIS_BIN" --port "$REDIS_PORT" --bind 127.0.0.1 --save "" "${aof[@]}" ${extra[@]+"${extra[@]}"} \
     --dir "$work/redis" --logfile "$work/redis.$mode.log" &
   rpid=$!
   wait_ping "$STRATA_PORT"; wait_ping "$REDIS_PORT"

@@ -27,8 +27,11 @@ extension StrataServer {
         let report: RecoveryReport
         do {
             report = try loop.submit {
-                try store.recover(logDirectory: config.appenddirname, allowTruncated: config.aofLoadTruncated,
-                                  allowCorrupt: config.aofLoadCorruptTail)
+                let report = try store.recover(logDirectory: config.appenddirname,
+                                               allowTruncated: config.aofLoadTruncated,
+                                               allowCorrupt: config.aofLoadCorruptTail)
+                _ = store.checkpointBaseBytes  // auto-aof-rewrite's base: the dataset as loaded
+                return report
             }.wait()
         } catch {
             throw StartupError("Cannot load the data: \(error)")

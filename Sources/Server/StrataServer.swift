@@ -102,7 +102,6 @@ public final class StrataServer {
             }
         }
         guard !channels.isEmpty else { throw StartupError("No address could be bound") }
-        for channel in channels { try channel.setOption(.autoRead, value: true).wait() }
         context.requestShutdown = { [weak self] request in
             guard let self else { return false }
             let save = request == .save || (request == .defaultMode && self.context.config.persistenceEnabled)
@@ -124,6 +123,8 @@ public final class StrataServer {
             }
             return nil
         }
+        // Clients come in only now that SHUTDOWN and CONFIG SET have their hooks.
+        for channel in channels { try channel.setOption(.autoRead, value: true).wait() }
         startCron()
         installSignalHandlers()
         logger.notice("Ready to accept connections tcp on port \(context.listeningPort)")

@@ -20,11 +20,16 @@ public enum FsyncPolicy: String {
  resulting states (see LogRecord.swift).
 
  Threads. The execution thread encodes records into `buffer`; the first record of an
- event-loop pass schedules a task that hands the buffer to the log thread (NIO runs it
- after the I/O events of the pass). The log thread writes it, and with `always` fsyncs it,
- then reports back on the loop. While one write is in flight, the next passes' records
- collect in `buffer` and go in the next write: under load every fsync covers many passes
- (group commit), with one fsync in flight at a time.
+ event-loop pass schedules a task that writes the buffer out (NIO runs it after the I/O
+ events of the pass).
+ - `always`: the task hands the buffer to the log thread, which writes and fsyncs it, then
+   reports back on the loop. While one write is in flight, the next passes' records
+   collect in `buffer` and go in the next write: under load every fsync covers many passes
+   (group commit), with one fsync in flight at a time.
+ - `everysec` and `no`: the loop writes the buffer itself, as Redis does before its loop
+   sleeps: a copy into the page cache costs less than handing it to another thread and
+   being woken for the answer. The log thread only fsyncs (once a second), and takes
+   over writing while writes fail or a segment is being started.
 
  Positions count the bytes of records since start-up, across segments. `durableEnd` is
  where the reported writes end: with `always` they are fsynced, and replies of commands
@@ -54,6 +59,8 @@ public final class AppendLog: @unchecked Sendable {
     public private(set) var appendedEnd: UInt64 = 0
     public private(set) var durableEnd: UInt64 = 0
     var writeInFlight = false
+    /// A new segment is being started on the log thread: writes go through it meanwhile.
+    var rotating = false
     /// Where the records handed to the log thread end.
     var submittedEnd: UInt64 = 0
     var submitScheduled = false
@@ -65,10 +72,12 @@ public final class AppendLog: @unchecked Sendable {
     /// Called on the loop when `durableEnd` moves.
     public var onDurable: (() -> Void)?
 
-    // Log thread.
+    // Log thread (and the loop's own writes, under `fileLock`).
     private var fd: Int32 = -1
     private var carry: [UInt8] = []
     private var unsyncedBytes = 0
+    /// Held by the loop's writes, and around changes of `fd` and `unsyncedBytes`.
+    private let fileLock = ConditionLock()
 
     // Shared: how far the log is written (RocksDB writes wait for it).
     private let writtenLock = ConditionLock()
@@ -148,6 +157,10 @@ public final class AppendLog: @unchecked Sendable {
         submitScheduled = false
         let closedBytes = frameStart ?? buffer.count
         guard closedBytes > 0, force || !writeInFlight else { return }
+        if policy != .always && !writeInFlight && !rotating && lastError == nil {
+            writeOnLoop(closedBytes)
+            return
+        }
         let chunk: UncheckedBox<[UInt8]>
         if closedBytes == buffer.count {
             chunk = UncheckedBox(buffer)
@@ -167,6 +180,59 @@ public final class AppendLog: @unchecked Sendable {
         queue.async { [self] in
             let error = self.writeOut(chunk.value, sync: sync, end: end)
             self.loop.execute { self.written(upTo: end, error: error) }
+        }
+    }
+
+    /// everysec and no: writes the first `count` bytes of `buffer` (whole frames) from the
+    /// loop. What a failed write leaves goes to the log thread, which keeps it and reports
+    /// the failure (writes are then refused until `retry` gets it out).
+    private func writeOnLoop(_ count: Int) {
+        let end = appendedEnd  // every closed frame is in these bytes
+        var done = 0
+        var failure: Int32 = 0
+        fileLock.lock()
+        buffer.withUnsafeBytes { raw in
+            while done < count {
+                let n = Glibc.write(fd, raw.baseAddress! + done, count - done)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = errno
+                    break
+                }
+                done += n
+            }
+        }
+        unsyncedBytes += done
+        fileLock.unlock()
+        submittedEnd = end
+        bytesSinceCheckpoint += UInt64(count)
+        if failure != 0 {
+            let rest = UncheckedBox(Array(buffer[done..<count]))
+            dropFromBuffer(count)
+            writeInFlight = true
+            queue.async { [self] in
+                let error = self.writeOut(rest.value, sync: false, end: end)
+                self.loop.execute { self.written(upTo: end, error: error) }
+            }
+            return
+        }
+        dropFromBuffer(count)
+        writtenLock.lock()
+        writtenEnd = max(writtenEnd, end)
+        writtenLock.broadcast()
+        writtenLock.unlock()
+        if end > durableEnd {
+            durableEnd = end
+            onDurable?()
+        }
+    }
+
+    private func dropFromBuffer(_ count: Int) {
+        if count == buffer.count {
+            buffer.removeAll(keepingCapacity: true)
+        } else {
+            buffer.removeFirst(count)
+            frameStart = frameStart.map { $0 - count }
         }
     }
 
@@ -193,7 +259,9 @@ public final class AppendLog: @unchecked Sendable {
                 if errno == EINTR { continue }
                 return failed(String(cString: strerror(errno)))
             }
+            fileLock.lock()
             unsyncedBytes += n
+            fileLock.unlock()
             carry.removeFirst(n)
         }
         if sync, let error = fsyncNow() { return failed(error) }
@@ -215,10 +283,20 @@ public final class AppendLog: @unchecked Sendable {
         return error
     }
 
+    /// Log thread. The loop may write on while the fsync runs: those bytes count for the next.
     private func fsyncNow() -> String? {
-        guard unsyncedBytes > 0 else { return nil }
-        if fdatasync(fd) != 0 { return String(cString: strerror(errno)) }
+        fileLock.lock()
+        let pending = unsyncedBytes
         unsyncedBytes = 0
+        fileLock.unlock()
+        guard pending > 0 else { return nil }
+        if fdatasync(fd) != 0 {
+            let error = String(cString: strerror(errno))
+            fileLock.lock()
+            unsyncedBytes += pending
+            fileLock.unlock()
+            return error
+        }
         return nil
     }
 
@@ -256,6 +334,7 @@ public final class AppendLog: @unchecked Sendable {
     /// stay in the current segment, which must then be kept).
     public func rotate(_ done: @escaping (Int?) -> Void) {
         submit(force: true)
+        rotating = true
         let next = currentSegment + 1
         let path = segmentPath(next)
         let box = UncheckedBox(done)
@@ -266,11 +345,14 @@ public final class AppendLog: @unchecked Sendable {
                 opened = try? AppendLog.openSegment(path: path, validLength: nil)
             }
             if let opened {
+                self.fileLock.lock()
                 Glibc.close(self.fd)
                 self.fd = opened
+                self.fileLock.unlock()
                 AppendLog.syncDirectory(self.directory)
             }
             self.loop.execute {
+                self.rotating = false
                 if opened != nil {
                     self.currentSegment = next
                     self.bytesSinceCheckpoint = 0
@@ -308,8 +390,10 @@ public final class AppendLog: @unchecked Sendable {
     public func close() {
         flushAndSync()
         queue.sync {
+            fileLock.lock()
             if fd >= 0 { Glibc.close(fd) }
             fd = -1
+            fileLock.unlock()
         }
         writtenLock.lock()
         closed = true

@@ -123,7 +123,8 @@ extension Store {
         if ok {
             if let log {
                 log.deleteSegments(before: persistence.walkSegment ?? log.currentSegment)
-                persistence.logBytesAfterLastCheckpoint = log.bytesSinceCheckpoint
+                persistence.checkpointBaseBytes = nil
+                _ = checkpointBaseBytes  // measured now
             } else if let directory = persistence.logDirectory {
                 // Segments of an earlier run with appendonly yes: RocksDB holds it all now.
                 AppendLog.deleteAllSegments(directory: directory, baseName: config.appendfilename)
@@ -152,11 +153,25 @@ extension Store {
             checkpoint()
             return
         }
+        // Redis rewrites when the AOF has grown by the percentage over its size after the
+        // last rewrite; here the log grows on top of the checkpointed image in RocksDB.
         if let log, config.autoAofRewritePercentage > 0, log.bytesSinceCheckpoint >= UInt64(config.autoAofRewriteMinSize) {
-            let base = max(persistence.logBytesAfterLastCheckpoint, 1)
-            let growth = log.bytesSinceCheckpoint * 100 / base
-            if growth >= 100 + UInt64(config.autoAofRewritePercentage) { checkpoint() }
+            let base = checkpointBaseBytes
+            if log.bytesSinceCheckpoint * 100 >= base * UInt64(config.autoAofRewritePercentage) { checkpoint() }
         }
+    }
+}
+
+extension Store {
+    /// The log's base for auto-aof-rewrite (aof_base_size): the dataset's size after the
+    /// last checkpoint (or at start-up). RocksDB's files alone would undercount it
+    /// (they are compressed, the log is not), so the hot tier's memory is added.
+    public var checkpointBaseBytes: UInt64 {
+        if let base = persistence.checkpointBaseBytes { return base }
+        let files = tier?.storage.integerProperty("rocksdb.total-sst-files-size") ?? 0
+        let base = files + UInt64(max(0, usedMemoryForLimit()))
+        persistence.checkpointBaseBytes = base
+        return base
     }
 }
 

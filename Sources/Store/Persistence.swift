@@ -13,8 +13,10 @@ public struct PersistenceState {
     public var lastFailureAt: Int64 = 0
     /// `dirty` when the running checkpoint started: what it covers.
     var dirtyAtStart = 0
-    /// Log bytes after the last checkpoint (auto-aof-rewrite-percentage's base).
-    public var logBytesAfterLastCheckpoint: UInt64 = 0
+    /// RocksDB's on-disk size after the last checkpoint: the image the log grows on top of,
+    /// like Redis's aof_base_size after a rewrite (auto-aof-rewrite-percentage's base).
+    /// Nil until measured.
+    public var checkpointBaseBytes: UInt64?
     /// Called when the running checkpoint ends, with its outcome.
     var waiters: [(Bool) -> Void] = []
     /// Checkpoint walk: the database and SCAN cursor it is at.
