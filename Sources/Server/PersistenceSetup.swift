@@ -43,7 +43,7 @@ extension StrataServer {
         } else {
             logger.notice("""
                 Data loaded in \(millis) ms: \(report.coldKeys) keys on disk\
-                \(report.indexFromSnapshot ? " (index saved at shutdown)" : ""), \(report.loadedKeys) read into RAM, \
+                \(report.indexFromSnapshot ? " (index of the last checkpoint)" : ""), \(report.loadedKeys) read into RAM, \
                 \(report.records) log records replayed from \(report.segments.count) segment(s)
                 """)
         }

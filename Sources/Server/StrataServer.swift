@@ -201,7 +201,7 @@ public final class StrataServer {
             store.checkpoint { ok in
                 if ok {
                     logger.notice("Checkpoint done: \(store.persistence.keysWritten) keys written.")
-                    if store.writeIndexSnapshot(path: store.indexSnapshotPath) {
+                    if store.finishIndexSnapshot() {
                         logger.notice("Cold index saved for a fast start.")
                     }
                 } else if store.log != nil {

@@ -129,6 +129,7 @@ extension Store {
                 // Segments of an earlier run with appendonly yes: RocksDB holds it all now.
                 AppendLog.deleteAllSegments(directory: directory, baseName: config.appendfilename)
             }
+            saveIndexSnapshotInBackground()
             persistence.lastSaveOK = true
             persistence.lastSaveTime = now / 1000
             persistence.saves += 1
@@ -163,13 +164,14 @@ extension Store {
 }
 
 extension Store {
-    /// The log's base for auto-aof-rewrite (aof_base_size): the dataset's size after the
-    /// last checkpoint (or at start-up). RocksDB's files alone would undercount it
-    /// (they are compressed, the log is not), so the hot tier's memory is added.
+    /// The log's base for auto-aof-rewrite (aof_base_size): the hot tier's memory after
+    /// the last checkpoint (or at start-up). Redis's base is the whole dataset, which its
+    /// rewrite writes out; a checkpoint writes only the hot keys (the cold ones are in
+    /// RocksDB already), and replaying the log after a crash costs its length, so the log
+    /// may grow by the percentage of what a checkpoint costs, not of the dataset.
     public var checkpointBaseBytes: UInt64 {
         if let base = persistence.checkpointBaseBytes { return base }
-        let files = tier?.storage.integerProperty("rocksdb.total-sst-files-size") ?? 0
-        let base = files + UInt64(max(0, usedMemoryForLimit()))
+        let base = UInt64(max(0, usedMemoryForLimit()))
         persistence.checkpointBaseBytes = base
         return base
     }

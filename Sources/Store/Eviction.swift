@@ -82,7 +82,8 @@ extension Store {
                 // half of it, and demotion kept going while batches were in flight.
                 let hot = hotKeys
                 let perKey = hot > 0 ? max(64, (used - coldIndexBytes) / hot) : 256
-                let leaving = (tier.inFlightKeys + tier.batch.items.count) * perKey
+                // A checkpoint's copies in the batch stay in RAM: they free nothing.
+                let leaving = (tier.inFlightKeys + tier.batch.leavingKeys) * perKey
                 // At most two batches and about a millisecond per call: the rest follows
                 // with the next writes or the cron.
                 var keysToDemote = min((used - limit / 100 * 90 - leaving) / perKey,
@@ -102,6 +103,9 @@ extension Store {
                 }
             }
             guard adding && sampledUsedMemory > limit else { return .proceed }
+            // Keys queued for demotion (or a checkpoint's copies, which hold victims
+            // back while they are flagged) free memory once written: wait for that.
+            if !tier.batch.isEmpty { tier.flushDemotions() }
             if tier.inFlightBatches > 0 { return .wait(tier.waitForMemory()) }
             return .outOfMemory
         }

@@ -17,6 +17,7 @@ public struct PersistenceState {
     /// like Redis's aof_base_size after a rewrite (auto-aof-rewrite-percentage's base).
     /// Nil until measured.
     public var checkpointBaseBytes: UInt64?
+    let snapshotWriter = IndexSnapshotWriter()
     /// Called when the running checkpoint ends, with its outcome.
     var waiters: [(Bool) -> Void] = []
     /// Checkpoint walk: the database and SCAN cursor it is at.
@@ -36,6 +37,8 @@ public struct PersistenceState {
         let meta: UInt32
     }
     var coldRemovals: [ColdRemoval] = []
+    /// Replay runs over a checkpoint's index snapshot, not over a listing of RocksDB.
+    var indexFromSnapshot = false
     /// The token of the last checkpoint mark written or found at start.
     var lastMarkToken: UInt64?
     var writeErrorsAtStart = 0
@@ -115,6 +118,7 @@ extension Store {
     public func detachLog() {
         log = nil
         tier?.log = nil
+        dropIndexSnapshot()
     }
 
     /// True when a log write or the last checkpoint failed (writes may be refused).

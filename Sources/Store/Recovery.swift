@@ -76,9 +76,10 @@ extension Store {
         }
         // A clean shutdown left the index; else every key in RocksDB is listed.
         if config.tiering, let token = persistence.lastMarkToken,
-           let count = loadIndexSnapshot(path: indexSnapshotPath, token: token) {
+           let count = try loadIndexSnapshot(path: indexSnapshotPath, token: token, keep: config.appendonly) {
             report.coldKeys = count
             report.indexFromSnapshot = true
+            persistence.indexFromSnapshot = true
         } else {
             unlink(indexSnapshotPath)
             try loadStorageKeys(&report)
@@ -289,7 +290,9 @@ extension Store {
             // (and that copy must go if the key is deleted, hence diskCopy).
             let onDisk = try removeColdEntry(db, key, hash)
             slot = db.add(key, value, expireAt: expireAt)
-            if onDisk { slot.pointee.meta |= KeyFlags.diskCopy }
+            // Over a checkpoint's index, RocksDB may hold keys written after it: assume a
+            // copy, so that deleting the key deletes that one too.
+            if onDisk || persistence.indexFromSnapshot { slot.pointee.meta |= KeyFlags.diskCopy }
         }
         slot.pointee.meta &= ~(KeyFlags.clean | KeyFlags.rawString)
         if raw { slot.pointee.meta |= KeyFlags.rawString }
@@ -299,7 +302,7 @@ extension Store {
         let hash = KeyHash.hash(key)
         if let hot = db.keys.find(key, hash: hash) {
             db.remove(hot)
-        } else if try removeColdEntry(db, key, hash) {
+        } else if try removeColdEntry(db, key, hash) || persistence.indexFromSnapshot {
             tier?.deleteFromDisk(storageID: db.storageID, key: [UInt8](key))
         }
     }
@@ -319,9 +322,11 @@ extension Store {
         return true
     }
 
-    /// Puts back the index entries `removeColdEntry` removed for keys RocksDB does not
-    /// hold (they were another key's). Runs before anything changes RocksDB: a FLUSHDB or
-    /// SWAPDB record, a demotion, the end of replay.
+    /// Puts back the index entries `removeColdEntry` removed that were another key's: the
+    /// replayed key is not in RocksDB, and another key with the same fingerprint is. Runs
+    /// before anything changes RocksDB: a FLUSHDB or SWAPDB record, a demotion, the end of
+    /// replay. (Over a checkpoint's index an entry can also be the replayed key's own while
+    /// RocksDB no longer holds it: deleted after the checkpoint. It stays removed.)
     func verifyColdRemovals() throws {
         guard let tier, !persistence.coldRemovals.isEmpty else { return }
         let removals = persistence.coldRemovals
@@ -330,11 +335,33 @@ extension Store {
             let chunk = removals[start..<min(start + 1024, removals.count)]
             let found = try tier.storage.multiGet(chunk.map(\.rocksKey))
             for (removal, value) in zip(chunk, found) where value == nil {
+                guard try holdsAnotherKey(with: removal) else { continue }
                 database(storageID: removal.storageID)?.cold.insert(removal.fingerprint,
                                                                     expirySeconds: removal.expirySeconds,
                                                                     accessMeta: removal.meta)
             }
         }
+    }
+
+    /// Whether RocksDB holds a key other than the removal's with its fingerprint. Keys with
+    /// one 64-bit hash share its 32-bit table hash, so they sit together after the storage
+    /// id (ColdKeyFormat): one short seek finds them.
+    private func holdsAnotherKey(with removal: PersistenceState.ColdRemoval) throws -> Bool {
+        guard let tier, removal.rocksKey.count >= ColdKeyFormat.headerLength else { return false }
+        let prefix = Array(removal.rocksKey[..<ColdKeyFormat.headerLength])
+        var end = prefix
+        var index = end.count - 1
+        while index >= 0 {   // the next prefix: add one, carrying
+            if end[index] == 0xFF { end[index] = 0; index -= 1 } else { end[index] += 1; break }
+        }
+        var found = false
+        try tier.storage.forEach(from: prefix, to: index >= 0 ? end : nil) { rawKey, _ in
+            guard !rawKey.elementsEqual(removal.rocksKey) else { return true }
+            let key = UnsafeRawBufferPointer(rebasing: rawKey[ColdKeyFormat.headerLength...])
+            found = ColdIndex.fingerprint(KeyHash.hash(key)) == removal.fingerprint
+            return !found
+        }
+        return found
     }
 
     /// During replay, with maxmemory: keys go to RocksDB as they would while serving (the
