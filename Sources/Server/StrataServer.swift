@@ -198,7 +198,7 @@ public final class StrataServer {
             store.logChanges()
             guard save, store.tier != nil else { return finish() }
             logger.notice("Saving the final checkpoint before exiting.")
-            store.checkpoint { ok in
+            store.checkpoint(intoRocksDB: true) { ok in
                 if ok {
                     logger.notice("Checkpoint done: \(store.persistence.keysWritten) keys written.")
                     if store.finishIndexSnapshot() {

@@ -300,6 +300,16 @@ public final class AppendLog: @unchecked Sendable {
         return nil
     }
 
+    /// After the writes handed over so far: fsyncs, then `done` on the loop says whether
+    /// everything written is on disk (false while writes fail).
+    func whenSynced(_ done: @escaping (Bool) -> Void) {
+        let box = UncheckedBox(done)
+        queue.async { [self] in
+            let ok = carry.isEmpty && fsyncNow() == nil
+            loop.execute { box.value(ok) }
+        }
+    }
+
     /// everysec: fsyncs in the background what was written (from the cron, once a second).
     public func fsyncInBackground() {
         queue.async { [self] in

@@ -1,18 +1,25 @@
 import NIOCore
 
 /*
- A checkpoint makes RocksDB hold every key, so that the log before it can go.
+ A checkpoint makes RocksDB and the newest log segment hold every key, so that the older
+ segments can go.
 
  1. The log starts a new segment; the storage-id mapping (SWAPDB) of that moment is kept.
  2. A walk over every database's hot keys (SCAN's cursor, so every key present for the
-    whole walk is met; about a millisecond per step, so clients go on meanwhile) copies
-    each key that RocksDB does not hold as it is (not `clean`) into the writer's batches.
-    The key stays in RAM and becomes clean once written.
- 3. Behind those batches, the writer stores the checkpoint's description (the segment
-    replay starts from, the mapping) and flushes RocksDB's memtables to SST files: from
-    then on RocksDB alone holds what the older segments said, and they are deleted.
+    whole walk is met; about a millisecond per step, so clients go on meanwhile) takes
+    each key that RocksDB does not hold as it is (not `clean`), and either
+    - logs its state again in the new segment (with the log on: the cold keys are in
+      RocksDB already, so this rewrites only the hot ones, as Redis's AOF rewrite writes
+      the dataset; sequential bytes, no RocksDB write or compaction), or
+    - copies it into the writer's batches (without the log, and for the final checkpoint
+      of a clean shutdown, so that the next start has nothing to replay). The key stays
+      in RAM and becomes clean once written.
+ 3. Behind those batches and the demotions before them, the log is fsynced up to there,
+    then the writer stores the checkpoint's description (the segment replay starts from,
+    the mapping) and flushes RocksDB's memtables to SST files: from then on RocksDB and the
+    new segment hold what the older segments said, and they are deleted.
 
- No instant snapshot is needed: a key copied after it changed (past step 1) has the
+ No instant snapshot is needed: a key taken after it changed (past step 1) has the
  change's record in the new segment too, and replaying records of states over a newer
  RocksDB value is right (LogRecord.swift). A crash at any point leaves the older
  segments in place, and recovery replays them all.
@@ -21,10 +28,12 @@ extension Store {
     public var checkpointRunning: Bool { persistence.runningSince != nil }
 
     /// Starts a checkpoint unless one is running; `done` gets the outcome (on the loop)
-    /// when the running one ends.
-    public func checkpoint(_ done: ((Bool) -> Void)? = nil) {
+    /// when the running one ends. `intoRocksDB`: hot keys are copied to RocksDB even with
+    /// the log on (a clean shutdown's, so that the next start replays nothing).
+    public func checkpoint(intoRocksDB: Bool = false, _ done: ((Bool) -> Void)? = nil) {
         if let done { persistence.waiters.append(done) }
         guard persistence.runningSince == nil else { return }
+        persistence.walkIntoLog = log != nil && !intoRocksDB
         guard tier != nil else {
             finishCheckpoint(false)
             return
@@ -59,22 +68,36 @@ extension Store {
         while persistence.walkDatabase < databases.count {
             // Two batches in flight at most, as for demotion, and one when memory is short
             // (demotion needs the other); the walk looks again shortly.
-            if tier.inFlightBatches >= checkpointBatchLimit {
+            if !persistence.walkIntoLog && tier.inFlightBatches >= checkpointBatchLimit {
                 scheduleCheckpointStep(tier)
                 return
             }
             let db = databases[persistence.walkDatabase]
             var cursor = persistence.walkCursor
+            let intoLog = persistence.walkIntoLog ? log : nil
+            let now = Clock.nowMillis()
             repeat {
                 cursor = db.keys.scan(cursor: cursor) { slot in
                     let meta = slot.pointee.meta
                     // Being written already, or RocksDB holds this very state.
                     if meta & KeyFlags.demoting != 0 { return }
                     if meta & (KeyFlags.clean | KeyFlags.diskCopy) == KeyFlags.clean | KeyFlags.diskCopy { return }
-                    _ = tier.copyForCheckpoint(db, slot)
+                    if let intoLog {
+                        let expireAt = slot.pointee.expireAt
+                        if expireAt != 0 && expireAt <= now { return }  // expired: nothing to keep
+                        intoLog.openFrame()
+                        slot.pointee.key.withUnsafeBytes { key in
+                            LogRecord.appendSet(db: db.index, key: key, value: slot.pointee.value, expireAt: expireAt,
+                                                rawEncoding: meta & KeyFlags.rawString != 0, to: &intoLog.buffer)
+                        }
+                        intoLog.closeFrame()
+                    } else {
+                        _ = tier.copyForCheckpoint(db, slot)
+                    }
                     persistence.keysWritten += 1
                 }
-            } while cursor != 0 && tier.inFlightBatches < checkpointBatchLimit && Clock.monotonicNanos() < deadline
+            } while cursor != 0 && (persistence.walkIntoLog || tier.inFlightBatches < checkpointBatchLimit)
+                && Clock.monotonicNanos() < deadline
             persistence.walkCursor = cursor
             if cursor != 0 {
                 scheduleCheckpointStep(tier)
@@ -179,10 +202,21 @@ extension Store {
 
 extension ColdTier {
     /// Behind every write queued so far: stores the checkpoint's description and flushes
-    /// RocksDB's memtables; `done` (on the loop) says whether both worked.
+    /// RocksDB's memtables; `done` (on the loop) says whether both worked. The log is
+    /// fsynced first (on its own thread, so demotions go on meanwhile): the new segment
+    /// may hold keys logged again by the walk, and the older segments go after this.
     func writeCheckpointMark(segment: Int, token: UInt64, mapping: [Int], _ done: @escaping (Bool) -> Void) {
         flushPendingDeletes()
-        log?.submit(force: true)
+        guard let log else { return storeCheckpointMark(segment: segment, token: token, mapping: mapping, done) }
+        log.submit(force: true)
+        log.whenSynced { [self] synced in
+            guard synced else { return done(false) }
+            self.storeCheckpointMark(segment: segment, token: token, mapping: mapping, done)
+        }
+    }
+
+    private func storeCheckpointMark(segment: Int, token: UInt64, mapping: [Int], _ done: @escaping (Bool) -> Void) {
+        flushPendingDeletes()
         let storage = self.storage, loop = self.loop
         let log = self.log, position = logPositionForWrite()
         let mark = CheckpointMark(segment: segment, token: token, mapping: mapping).encoded()

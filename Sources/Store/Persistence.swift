@@ -24,6 +24,8 @@ public struct PersistenceState {
     var walkDatabase = 0
     var walkCursor: UInt64 = 0
     var walkFailed = false
+    /// The walk logs hot keys again instead of copying them to RocksDB (Checkpoint.swift).
+    var walkIntoLog = false
     var walkSegment: Int?
     var walkMapping: [Int] = []
     public var keysWritten = 0
