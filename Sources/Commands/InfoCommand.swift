@@ -235,7 +235,7 @@ public enum InfoCommand {
         ]
         if let log = store.log {
             lines += [
-                ("aof_current_size", String(store.checkpointBaseBytes + log.bytesSinceCheckpoint)),
+                ("aof_current_size", String(store.checkpointBaseBytes + store.logGrowthSinceCheckpoint)),
                 ("aof_base_size", String(store.checkpointBaseBytes)), ("aof_pending_rewrite", "0"),
                 ("aof_buffer_length", String(log.buffer.count)),
                 ("aof_pending_bio_fsync", "0"), ("aof_delayed_fsync", "0"),

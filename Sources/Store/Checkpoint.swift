@@ -146,6 +146,7 @@ extension Store {
         if ok {
             if let log {
                 log.deleteSegments(before: persistence.walkSegment ?? log.currentSegment)
+                persistence.logBytesAtCheckpointEnd = log.bytesSinceCheckpoint
                 persistence.checkpointBaseBytes = nil
                 _ = checkpointBaseBytes  // measured now
             } else if let directory = persistence.logDirectory {
@@ -178,25 +179,35 @@ extension Store {
             return
         }
         // Redis rewrites when the AOF has grown by the percentage over its size after the
-        // last rewrite; here the log grows on top of the checkpointed image in RocksDB.
+        // last rewrite (aof_base_size).
         if let log, config.autoAofRewritePercentage > 0, log.bytesSinceCheckpoint >= UInt64(config.autoAofRewriteMinSize) {
-            let base = checkpointBaseBytes
-            if log.bytesSinceCheckpoint * 100 >= base * UInt64(config.autoAofRewritePercentage) { checkpoint() }
+            if logGrowthSinceCheckpoint * 100 >= checkpointBaseBytes * UInt64(config.autoAofRewritePercentage) {
+                checkpoint()
+            }
         }
     }
 }
 
 extension Store {
-    /// The log's base for auto-aof-rewrite (aof_base_size): the hot tier's memory after
-    /// the last checkpoint (or at start-up). Redis's base is the whole dataset, which its
-    /// rewrite writes out; a checkpoint writes only the hot keys (the cold ones are in
-    /// RocksDB already), and replaying the log after a crash costs its length, so the log
-    /// may grow by the percentage of what a checkpoint costs, not of the dataset.
+    /// The log's base for auto-aof-rewrite (aof_base_size), measured when the last
+    /// checkpoint ended (or at start-up): what the checkpoint wrote into the new segment
+    /// (the hot keys logged again, and the writes made during its walk), and at least the
+    /// hot tier's memory. Redis's base is the whole dataset, which its rewrite writes out;
+    /// a checkpoint rewrites only the hot keys (the cold ones are in RocksDB already), and
+    /// replaying the log after a crash costs its length, so the log may grow by the
+    /// percentage of what a checkpoint costs, not of the dataset.
     public var checkpointBaseBytes: UInt64 {
         if let base = persistence.checkpointBaseBytes { return base }
-        let base = UInt64(max(0, usedMemoryForLimit()))
+        let base = max(UInt64(max(0, usedMemoryForLimit())), persistence.logBytesAtCheckpointEnd)
         persistence.checkpointBaseBytes = base
         return base
+    }
+
+    /// Log bytes written since the last checkpoint ended (the growth auto-aof-rewrite
+    /// measures against the base).
+    public var logGrowthSinceCheckpoint: UInt64 {
+        guard let log else { return 0 }
+        return log.bytesSinceCheckpoint - min(log.bytesSinceCheckpoint, persistence.logBytesAtCheckpointEnd)
     }
 }
 

@@ -13,10 +13,10 @@ public struct PersistenceState {
     public var lastFailureAt: Int64 = 0
     /// `dirty` when the running checkpoint started: what it covers.
     var dirtyAtStart = 0
-    /// RocksDB's on-disk size after the last checkpoint: the image the log grows on top of,
-    /// like Redis's aof_base_size after a rewrite (auto-aof-rewrite-percentage's base).
-    /// Nil until measured.
+    /// auto-aof-rewrite-percentage's base (Store.checkpointBaseBytes); nil until measured.
     public var checkpointBaseBytes: UInt64?
+    /// The log's bytes since the last checkpoint began, when it ended.
+    var logBytesAtCheckpointEnd: UInt64 = 0
     let snapshotWriter = IndexSnapshotWriter()
     /// Called when the running checkpoint ends, with its outcome.
     var waiters: [(Bool) -> Void] = []
