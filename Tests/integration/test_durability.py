@@ -810,13 +810,15 @@ def test_crash_after_a_checkpoint_starts_from_its_index(make_server):
     assert sorted(before) == [0, 3] and len(before[0]) == 300 - 50 + 30 + 1
     t0 = time.time()
     kill_and_restart(inst)
-    assert "index of the last checkpoint" in inst.log(), inst.log()[-2000:]
+    if TARGET == "strata":
+        assert "index of the last checkpoint" in inst.log(), inst.log()[-2000:]
     assert_same_data(before, snapshot(inst), (time.time() - t0) * 1000)
     c = inst.client()
     assert c.dbsize() == 281 and c.ttl("ttl") == -1 and 0 < c.ttl("k150") <= 1000
     # and again: the same checkpoint's index, the log replayed once more
     kill_and_restart(inst)
-    assert "index of the last checkpoint" in inst.log()
+    if TARGET == "strata":
+        assert "index of the last checkpoint" in inst.log()
     assert_same_data(before, snapshot(inst), (time.time() - t0) * 1000)
 
 
