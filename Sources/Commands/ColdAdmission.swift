@@ -43,11 +43,11 @@ extension ServerContext {
             let db = client.db
             let key = arguments.bytes(spec.firstKey)
             if db.cold.count == 0 || db.keys.find(key) != nil { return nil }
-            return tier.admit([(db, key)], purpose: role.purpose)
+            return tier.admit([(db, key)], purpose: role.purpose, pins: &client.coldPins)
         case .general:
             let keys = coldCandidateKeys(client, spec, arguments)
             guard !keys.isEmpty else { return nil }
-            return tier.admit(keys, purpose: role.purpose)
+            return tier.admit(keys, purpose: role.purpose, pins: &client.coldPins)
         }
     }
 

@@ -33,6 +33,13 @@ public typealias AdmissionGate = (_ client: Client, _ keys: [UnsafeRawBufferPoin
 extension ServerContext {
     /// Handles one request of `client`.
     public func dispatch(_ client: Client, _ arguments: CommandArguments) -> DispatchResult {
+        let result = admitAndRun(client, arguments)
+        // Keys read back for this request may leave RAM once it is done, however it ended.
+        if case .completed = result, !client.coldPins.isEmpty { store.tier?.releasePins(&client.coldPins) }
+        return result
+    }
+
+    private func admitAndRun(_ client: Client, _ arguments: CommandArguments) -> DispatchResult {
         guard arguments.count > 0 else { return .completed }
         guard var spec = commands.lookup(arguments.bytes(0)) else {
             rejectUnknown(client, arguments)
@@ -108,6 +115,8 @@ extension ServerContext {
         }
         if let tier {
             client.coldListing = nil
+            // Before afterCommand: a transient key read for this command goes back now.
+            if !client.coldPins.isEmpty { tier.releasePins(&client.coldPins) }
             tier.afterCommand()
         }
         return .completed

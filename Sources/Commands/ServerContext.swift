@@ -73,6 +73,7 @@ public final class ServerContext {
     /// Forgets a closed connection's client.
     public func removeClient(_ client: Client) {
         client.unwatchAll()
+        if !client.coldPins.isEmpty { store.tier?.releasePins(&client.coldPins) }
         clients[client.id] = nil
         if client.isMonitor { monitors.removeAll { $0 === client } }
     }

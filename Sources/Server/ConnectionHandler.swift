@@ -213,7 +213,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         server.stats.outputBytes += pending
         context.writeAndFlush(wrapOutboundOut(client.reply.buffer), promise: nil)
         // After the write the buffer is normally unshared again, so clear() keeps its storage.
-        client.reply.buffer.clear()
+        resetReplyBuffer(client)
     }
 
     /// Sends the held replies whose commands' log records are on disk now (and replies
@@ -236,12 +236,26 @@ final class ConnectionHandler: ChannelInboundHandler {
             for index in heldReplies.indices { heldReplies[index].bytes -= ready }
         }
         if heldReplies.isEmpty {
-            if client.reply.buffer.readableBytes == 0 { client.reply.buffer.clear() }
+            if client.reply.buffer.readableBytes == 0 { resetReplyBuffer(client) }
             if closeWhenReleased { close() }
             return false
         }
         return true
     }
+
+    /// Empties the reply buffer once it is sent. Its storage is kept for the next replies,
+    /// unless one large reply grew it: that memory counts against maxmemory for as long
+    /// as the connection lives (an 8 MB MGET reply left 8 MB behind, and writes got -OOM
+    /// with no key left to demote).
+    private func resetReplyBuffer(_ client: Client) {
+        if client.reply.buffer.capacity > ConnectionHandler.keptReplyCapacity {
+            client.reply.buffer = ByteBufferAllocator().buffer(capacity: 16 * 1024)
+        } else {
+            client.reply.buffer.clear()
+        }
+    }
+
+    static let keptReplyCapacity = 256 * 1024
 
     private func close() {
         guard !closing || context != nil else { return }

@@ -79,6 +79,9 @@ public enum KeyFlags {
     /// Loaded from RocksDB for one command that does not promote (inspection, or reads
     /// under `tiering-promote never`): it goes back to the cold tier after the command.
     public static let transient: UInt32 = 1 << 28
+    /// Read back for a command that is still waiting (for other keys): it stays in RAM
+    /// until that command has run (ColdTier.pins).
+    public static let pinned: UInt32 = 1 << 29
     /// The flags that describe a key's place in the tiers, not its value.
-    public static let tierFlags: UInt32 = diskCopy | clean | demoting | transient
+    public static let tierFlags: UInt32 = diskCopy | clean | demoting | transient | pinned
 }

@@ -68,7 +68,7 @@ extension Store {
         while persistence.walkDatabase < databases.count {
             // Two batches in flight at most, as for demotion, and one when memory is short
             // (demotion needs the other); the walk looks again shortly.
-            if !persistence.walkIntoLog && tier.inFlightBatches >= checkpointBatchLimit {
+            if persistence.walkIntoLog ? logBufferFull : tier.inFlightBatches >= checkpointBatchLimit {
                 scheduleCheckpointStep(tier)
                 return
             }
@@ -96,8 +96,8 @@ extension Store {
                     }
                     persistence.keysWritten += 1
                 }
-            } while cursor != 0 && (persistence.walkIntoLog || tier.inFlightBatches < checkpointBatchLimit)
-                && Clock.monotonicNanos() < deadline
+            } while cursor != 0 && Clock.monotonicNanos() < deadline
+                && (persistence.walkIntoLog ? !logBufferFull : tier.inFlightBatches < checkpointBatchLimit)
             persistence.walkCursor = cursor
             if cursor != 0 {
                 scheduleCheckpointStep(tier)
@@ -130,6 +130,15 @@ extension Store {
     /// start, so that demotion is never shut out (writes wait for it).
     private var checkpointBatchLimit: Int {
         config.maxmemory > 0 && sampledUsedMemory > config.maxmemory / 100 * 95 ? 1 : 2
+    }
+
+    /// The walk logging keys again waits while this much is not written yet: the buffer
+    /// is memory under maxmemory like any other (with `always` it waits for the fsync in
+    /// flight), and a 4 MB maxmemory must not be filled by it.
+    private var logBufferFull: Bool {
+        guard let log else { return false }
+        let limit = config.maxmemory > 0 ? min(256 * 1024, config.maxmemory / 16) : 4 << 20
+        return log.buffer.count >= limit
     }
 
     /// A batch was written (or failed): `checkpointItems` of it were a checkpoint's copies.

@@ -66,6 +66,8 @@ public final class ColdTier {
     var knownAbsent: [[UInt8]: UInt64] = [:]
     /// Keys loaded for one command that must go back after it (storage id, key).
     var transientKeys: [(UInt8, [UInt8])] = []
+    /// Keys read for commands that have not run yet, by RocksDB key: how many wait for each.
+    var pins: [[UInt8]: Int] = [:]
     /// RocksDB deletes not yet handed to the writer: they go first in its next write.
     var pendingDeletes = ColdBatch()
     var deleteFlushScheduled = false
@@ -150,7 +152,11 @@ public final class ColdTier {
     /// Starts reading those of `keys` that are cold. Returns nil when none is, else a
     /// future that completes when they are in RAM (the command must then be dispatched
     /// again: a key may have gone cold again meanwhile).
-    public func admit(_ keys: [(Database, UnsafeRawBufferPointer)], purpose: LoadPurpose) -> EventLoopFuture<Void>? {
+    /// `pins` gets the keys read for this command: they stay in RAM until it has run
+    /// (`releasePins`), or a command that needs more than maxmemory would have its first
+    /// keys demoted while its last ones are read, and read them again, for ever.
+    public func admit(_ keys: [(Database, UnsafeRawBufferPointer)], purpose: LoadPurpose,
+                      pins: inout [[UInt8]]) -> EventLoopFuture<Void>? {
         var futures: [EventLoopFuture<Void>] = []
         var reads: [PendingRead] = []
         for (db, key) in keys {
@@ -161,6 +167,8 @@ public final class ColdTier {
             let rocksKey = ColdKeyFormat.encode(storageID: db.storageID, hash32: Keyspace.hash32(hash), key: key)
             if knownAbsent[rocksKey] == epoch { continue }
             let promote = wantsPromotion(purpose, hash)
+            self.pins[rocksKey, default: 0] += 1
+            pins.append(rocksKey)
             if let read = pending[rocksKey] {
                 read.promote = read.promote || promote
                 futures.append(read.promise.futureResult)
@@ -298,6 +306,7 @@ public final class ColdTier {
         }
         let slot = db.insertLoaded(key: read.key, hash: read.hash, value: decoded.value, expireAt: decoded.expireAt,
                                    accessMeta: accessMeta, transient: !read.promote)
+        if pins[read.rocksKey] != nil { slot.pointee.meta |= KeyFlags.pinned }
         if decoded.rawEncoding { slot.pointee.meta |= KeyFlags.rawString }
         if read.promote {
             stats.promotions += 1
@@ -315,13 +324,37 @@ public final class ColdTier {
                 guard let db = store.database(storageID: storageID),
                       let slot = key.withUnsafeBytes({ db.keys.find($0) }) else { continue }
                 let meta = slot.pointee.meta
-                guard meta & KeyFlags.transient != 0 else { continue }
+                // A pinned one goes when its command has run (releasePins).
+                guard meta & KeyFlags.transient != 0, meta & KeyFlags.pinned == 0 else { continue }
                 slot.pointee.meta = meta & ~KeyFlags.transient
                 if meta & KeyFlags.clean != 0 && meta & KeyFlags.demoting == 0 { unload(db, slot) }
             }
             transientKeys.removeAll(keepingCapacity: true)
         }
         if store.config.tieringDemoteAll && store.config.tiering { demoteEverything() }
+    }
+
+    /// The command that asked for these keys has run (or its connection closed): they may
+    /// leave RAM again.
+    public func releasePins(_ keys: inout [[UInt8]]) {
+        for rocksKey in keys {
+            guard let count = pins[rocksKey] else { continue }
+            if count > 1 {
+                pins[rocksKey] = count - 1
+                continue
+            }
+            pins[rocksKey] = nil
+            guard let (storageID, _, key) = ColdKeyFormat.decode(rocksKey),
+                  let db = store.database(storageID: storageID),
+                  let slot = key.withUnsafeBytes({ db.keys.find($0) }) else { continue }
+            let meta = slot.pointee.meta & ~KeyFlags.pinned
+            slot.pointee.meta = meta
+            if meta & KeyFlags.transient != 0 {
+                slot.pointee.meta = meta & ~KeyFlags.transient
+                if meta & KeyFlags.clean != 0 && meta & KeyFlags.demoting == 0 { unload(db, slot) }
+            }
+        }
+        keys.removeAll()
     }
 
     /// The log position a RocksDB write queued now must wait for: the records of every

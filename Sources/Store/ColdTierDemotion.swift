@@ -37,7 +37,7 @@ extension ColdTier {
     @discardableResult
     public func demote(_ db: Database, _ slot: SlotPointer) -> Int {
         let meta = slot.pointee.meta
-        if meta & KeyFlags.demoting != 0 { return 0 }
+        if meta & (KeyFlags.demoting | KeyFlags.pinned) != 0 { return 0 }
         let bytes = ColdTier.estimatedBytes(slot)
         if meta & (KeyFlags.clean | KeyFlags.diskCopy) == KeyFlags.clean | KeyFlags.diskCopy {
             unload(db, slot)

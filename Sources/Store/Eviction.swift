@@ -52,7 +52,7 @@ extension Store {
     /// Checks memory before a command that may add data (`adding`), after cold reads put
     /// keys in RAM, and from the cron (`fresh`: always reads the figures), demoting or
     /// evicting keys as the policy says.
-    public func checkMemory(adding: Bool = true, fresh: Bool = false) -> MemoryVerdict {
+    public func checkMemory(adding: Bool = true, fresh: Bool = false, attempt: Int = 0) -> MemoryVerdict {
         let limit = config.maxmemory
         guard limit > 0 else { return .proceed }
         // Reading jemalloc's statistics costs about a microsecond: refresh at most every
@@ -107,6 +107,13 @@ extension Store {
             // back while they are flagged) free memory once written: wait for that.
             if !tier.batch.isEmpty { tier.flushDemotions() }
             if tier.inFlightBatches > 0 { return .wait(tier.waitForMemory()) }
+            // Nothing is being written: the victims left RAM at once (their RocksDB copy
+            // was current) or there were none. Measure exactly (freed blocks cached by the
+            // thread count until flushed) and demote again while that helps.
+            MemoryStats.flushThreadCache()
+            sampledUsedMemory = usedMemoryForLimit()
+            if sampledUsedMemory <= limit { return .proceed }
+            if attempt < 4 && hotKeys > 0 { return checkMemory(adding: true, fresh: true, attempt: attempt + 1) }
             return .outOfMemory
         }
         guard used > limit else { return .proceed }
@@ -136,7 +143,7 @@ extension Store {
                 let db = candidates.randomElement(using: &FastRandom.shared)!
                 guard let slot = db.keys.randomSlot() else { continue }
                 let meta = slot.pointee.meta
-                if meta & KeyFlags.demoting != 0 { continue }
+                if meta & (KeyFlags.demoting | KeyFlags.pinned) != 0 { continue }
                 if volatileOnly && slot.pointee.expireAt == 0 { continue }
                 return (db, slot)
             }
@@ -147,7 +154,7 @@ extension Store {
             while let best = evictionPool.candidates.popLast() {
                 let db = databases[best.database]
                 guard let slot = best.key.withUnsafeBytes({ db.keys.find($0) }) else { continue }
-                if slot.pointee.meta & KeyFlags.demoting != 0 { continue }
+                if slot.pointee.meta & (KeyFlags.demoting | KeyFlags.pinned) != 0 { continue }
                 return (db, slot)
             }
         }
@@ -165,7 +172,7 @@ extension Store {
                 tries += 1
                 guard let slot = db.keys.randomSlot() else { break }
                 let meta = slot.pointee.meta
-                if meta & KeyFlags.demoting != 0 { continue }
+                if meta & (KeyFlags.demoting | KeyFlags.pinned) != 0 { continue }
                 let expireAt = slot.pointee.expireAt
                 if volatileOnly && expireAt == 0 { continue }
                 taken += 1

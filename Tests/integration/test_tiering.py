@@ -258,6 +258,22 @@ def test_maxmemory_demotes_instead_of_dropping(server_factory):
         assert r.mget(keys) == [binary_value(i, 1000) for i in range(start, start + 500)]
 
 
+def test_one_command_reading_more_than_maxmemory(server_factory):
+    """An MGET whose cold keys add up to more than maxmemory is answered: the keys read
+    back for it stay in RAM until it has run (they used to be demoted again while its
+    last keys were read, and read again, until the client timed out)."""
+    srv = server_factory("--maxmemory", "4mb", "--maxmemory-policy", "allkeys-lru")
+    r = srv.client()
+    _load(r, 3000, 4000, prefix="big:")       # ~12 MB into 4 MB: most keys cold
+    assert info_tiering(r)["cold_keys"] > 1500
+    keys = ["big:%d" % i for i in range(2000)]  # ~8 MB in one reply
+    assert r.mget(keys) == [binary_value(i, 4000) for i in range(2000)]
+    # and memory comes back under the limit once it has run
+    r.set("after", "x")
+    memory = r.info("memory")
+    assert memory["used_memory"] - memory["mem_not_counted_for_evict"] <= 4 * 1024 * 1024 + 512 * 1024
+
+
 @pytest.mark.parametrize("policy", ["allkeys-lfu", "allkeys-random", "volatile-lru", "volatile-ttl",
                                     "volatile-random", "volatile-lfu"])
 def test_every_policy_demotes(server_factory, policy):
