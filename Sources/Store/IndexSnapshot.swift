@@ -50,8 +50,8 @@ enum IndexSnapshot {
         var meta: UInt32
     }
 
-    /// The snapshot's bytes, CRC-32C to come (`writeFile` appends it): the header and
-    /// room for `capacity` entries, filled by `append`.
+    /// The snapshot's bytes: the header and room for `capacity` entries, filled by
+    /// `append`; `finish` adds the pending keys and the CRC-32C.
     struct Builder {
         var bytes: [UInt8]
         var count = 0
@@ -116,7 +116,8 @@ enum IndexSnapshot {
             unlink(temporary)
             return false
         }
-        AppendLog.syncDirectory(".")
+        let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+        AppendLog.syncDirectory(directory.isEmpty ? "/" : directory)
         return true
     }
 
@@ -217,7 +218,12 @@ extension Store {
     /// if RocksDB holds exactly the keys (false otherwise: start-up lists RocksDB).
     public func finishIndexSnapshot() -> Bool {
         guard let tier, config.tiering, let token = persistence.lastMarkToken, !checkpointRunning else { return false }
-        if log != nil { return persistence.snapshotWriter.waitWritten(token: token) }
+        if log != nil {
+            // The checkpoint's snapshot goes to its writer after a RocksDB flush queued on
+            // the tier's writer: wait for that hand-over, then for the file.
+            tier.writer.sync {}
+            return persistence.snapshotWriter.waitWritten(token: token)
+        }
         guard tier.inFlightBatches == 0, tier.batch.isEmpty, tier.pendingDeletes.isEmpty,
               let bytes = indexSnapshotBytes(token: token, requireClean: true) else { return false }
         return IndexSnapshot.writeFile(bytes, path: indexSnapshotPath)
