@@ -7,6 +7,9 @@ struct DemotionBatch {
     struct Item {
         let storageID: UInt8
         let key: [UInt8]
+        /// `KeyHash.hash(key)`, computed once for the RocksDB key, the lookup at commit and
+        /// the cold index.
+        let hash: UInt64
         let rocksKey: [UInt8]
         let value: Value
         let expireAt: Int64
@@ -15,6 +18,22 @@ struct DemotionBatch {
         let bytes: Int
         /// A checkpoint's copy: the key stays in RAM, now clean.
         var keepHot = false
+
+        init(_ db: Database, _ slot: SlotPointer, meta: UInt32, bytes: Int, keepHot: Bool) {
+            storageID = db.storageID
+            let key = slot.pointee.key
+            let hash = key.withUnsafeBytes { KeyHash.hash($0) }
+            self.key = key
+            self.hash = hash
+            rocksKey = key.withUnsafeBytes {
+                ColdKeyFormat.encode(storageID: db.storageID, hash32: Keyspace.hash32(hash), key: $0)
+            }
+            value = slot.pointee.value
+            expireAt = slot.pointee.expireAt
+            rawEncoding = meta & KeyFlags.rawString != 0
+            self.bytes = bytes
+            self.keepHot = keepHot
+        }
     }
     var items: [Item] = []
     var bytes = 0
@@ -44,11 +63,7 @@ extension ColdTier {
             return bytes
         }
         slot.pointee.meta = meta | KeyFlags.demoting | KeyFlags.clean | KeyFlags.diskCopy
-        let key = slot.pointee.key
-        let rocksKey = key.withUnsafeBytes { ColdKeyFormat.encode(storageID: db.storageID, key: $0) }
-        batch.items.append(.init(storageID: db.storageID, key: key, rocksKey: rocksKey, value: slot.pointee.value,
-                                 expireAt: slot.pointee.expireAt, rawEncoding: meta & KeyFlags.rawString != 0,
-                                 bytes: bytes))
+        batch.items.append(DemotionBatch.Item(db, slot, meta: meta, bytes: bytes, keepHot: false))
         batch.bytes += bytes
         batch.leavingKeys += 1
         if batch.bytes + batchCheckpointBytes >= store.config.tieringDemoteBatchBytes { flushDemotions() }
@@ -60,12 +75,8 @@ extension ColdTier {
     func copyForCheckpoint(_ db: Database, _ slot: SlotPointer) -> Int {
         let meta = slot.pointee.meta
         slot.pointee.meta = meta | KeyFlags.demoting | KeyFlags.clean | KeyFlags.diskCopy
-        let key = slot.pointee.key
-        let rocksKey = key.withUnsafeBytes { ColdKeyFormat.encode(storageID: db.storageID, key: $0) }
         let bytes = ColdTier.estimatedBytes(slot)
-        batch.items.append(.init(storageID: db.storageID, key: key, rocksKey: rocksKey, value: slot.pointee.value,
-                                 expireAt: slot.pointee.expireAt, rawEncoding: meta & KeyFlags.rawString != 0,
-                                 bytes: 0, keepHot: true))
+        batch.items.append(DemotionBatch.Item(db, slot, meta: meta, bytes: 0, keepHot: true))
         batch.checkpointItems += 1
         // The copy frees nothing, but it is a write like the others: it counts toward the
         // batch's size.
@@ -84,9 +95,9 @@ extension ColdTier {
     }
 
     /// A key whose RocksDB copy is current leaves RAM.
-    func unload(_ db: Database, _ slot: SlotPointer) {
+    func unload(_ db: Database, _ slot: SlotPointer, hash: UInt64? = nil) {
         stats.demotions += 1
-        db.unload(slot)
+        db.unload(slot, hash: hash)
         epoch &+= 1
     }
 
@@ -119,7 +130,16 @@ extension ColdTier {
         let encodeAndWrite: @Sendable () -> Bool = {
             var (items, write) = job.value
             log?.waitWritten(logPosition)
-            for item in items.items {
+            // In key order: RocksDB's memtable (a skip list) inserts a sorted run from where
+            // the previous insert ended instead of searching from the top each time; in
+            // random order the inserts took most of the writer's time. Equal keys keep
+            // their order (the later copy is the newer).
+            let order = items.items.indices.sorted { a, b in
+                let x = items.items[a].rocksKey, y = items.items[b].rocksKey
+                return x.lexicographicallyPrecedes(y) || (x == y && a < b)
+            }
+            for index in order {
+                let item = items.items[index]
                 write.put(item.rocksKey, ValueCodec.encode(item.value, expireAt: item.expireAt,
                                                            compressionThreshold: threshold,
                                                            rawEncoding: item.rawEncoding))
@@ -156,7 +176,7 @@ extension ColdTier {
         store.memoryCheckCountdown = 0
         for item in items.items {
             guard let db = store.database(storageID: item.storageID),
-                  let slot = item.key.withUnsafeBytes({ db.keys.find($0) }) else { continue }
+                  let slot = item.key.withUnsafeBytes({ db.keys.find($0, hash: item.hash) }) else { continue }
             let meta = slot.pointee.meta
             guard meta & KeyFlags.demoting != 0 else { continue }
             slot.pointee.meta = meta & ~KeyFlags.demoting
@@ -168,8 +188,10 @@ extension ColdTier {
             stats.demotedBytes += item.bytes
             // A read of this key still in flight read an older copy (or none).
             pending[item.rocksKey]?.stale = true
-            unload(db, slot)
+            unload(db, slot, hash: item.hash)
         }
+        // The batch that filled while this one was written goes now (see checkMemory).
+        if inFlightBatches == 0 && !batch.isEmpty { flushDemotions() }
         wakeMemoryWaiters()
     }
 

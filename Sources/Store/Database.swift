@@ -194,11 +194,11 @@ public final class Database {
     }
 
     /// Moves a hot key whose RocksDB copy is current out of RAM: it becomes cold.
-    func unload(_ slot: SlotPointer) {
+    func unload(_ slot: SlotPointer, hash knownHash: UInt64? = nil) {
         let expireAt = slot.pointee.expireAt
         if expireAt != 0 { expiresCount -= 1 }
         let record = keys.remove(slot)
-        let hash = KeyHash.hash(record.key)
+        let hash = knownHash ?? KeyHash.hash(record.key)
         cold.insert(ColdIndex.fingerprint(hash), expirySeconds: ColdIndex.expirySeconds(expireAt),
                     accessMeta: record.meta & AccessTracking.lruMask)
     }

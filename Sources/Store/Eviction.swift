@@ -86,18 +86,15 @@ extension Store {
                 let leaving = (tier.inFlightKeys + tier.batch.leavingKeys) * perKey
                 // At most two batches and about a millisecond per call: the rest follows
                 // with the next writes or the cron.
-                var keysToDemote = min((used - limit / 100 * 90 - leaving) / perKey,
+                let keysToDemote = min((used - limit / 100 * 90 - leaving) / perKey,
                                        2 * config.tieringDemoteBatchBytes / perKey)
-                let deadline = now &+ 1_000_000
-                var victims = 0
-                while keysToDemote > 0 {
-                    guard let (db, slot) = nextVictim() else { break }
-                    tier.demote(db, slot)
-                    keysToDemote -= 1
-                    victims += 1
-                    if victims % 8 == 0 && Clock.monotonicNanos() > deadline { break }
-                }
-                if victims > 0 {
+                let victims = keysToDemote > 0
+                    ? demoteVictims(tier, count: keysToDemote, deadline: now &+ 1_000_000) : 0
+                // While a batch is being written the next one fills up, and goes when that
+                // write commits (or when it is full): the writer's cost per key falls
+                // steeply with the batch's size (RocksDB's memtable inserts a sorted run
+                // from where the last insert ended), so a busy writer gets bigger batches.
+                if victims > 0 && tier.inFlightBatches == 0 {
                     tier.flushDemotions()
                     sampledUsedMemory = usedMemoryForLimit()
                 }
@@ -105,7 +102,7 @@ extension Store {
             guard adding && sampledUsedMemory > limit else { return .proceed }
             // Keys queued for demotion (or a checkpoint's copies, which hold victims
             // back while they are flagged) free memory once written: wait for that.
-            if !tier.batch.isEmpty { tier.flushDemotions() }
+            if !tier.batch.isEmpty && tier.inFlightBatches == 0 { tier.flushDemotions() }
             if tier.inFlightBatches > 0 { return .wait(tier.waitForMemory()) }
             // Nothing is being written: the victims left RAM at once (their RocksDB copy
             // was current) or there were none. Measure exactly (freed blocks cached by the
@@ -130,6 +127,87 @@ extension Store {
         }
         sampledUsedMemory = usedMemoryForLimit()
         return .proceed
+    }
+
+    /// Demotes up to `count` keys that the policy picks, a chunk at a time until `deadline`;
+    /// returns how many it demoted.
+    ///
+    /// For a chunk of n victims it samples `maxmemory-samples` × n slots (spread over the
+    /// databases by their key counts) and demotes the best n. In steady state that picks
+    /// what Redis's pool does (each victim the best of about `maxmemory-samples` samples),
+    /// without copying every sampled key into the pool and looking each victim up again:
+    /// picking one victim at a time held demotion to ~300 keys per millisecond.
+    func demoteVictims(_ tier: ColdTier, count: Int, deadline: UInt64) -> Int {
+        let policy = config.evictionPolicy
+        let volatileOnly = policy.volatileOnly
+        // The random policies take any key: one sample per victim.
+        let samples = policy.order == .random ? 1 : max(1, config.maxmemorySamples)
+        let now = nowMillis
+        let sources = databases.filter { volatileOnly ? $0.expiresCount > 0 : $0.keys.count > 0 }
+        let keysInSources = sources.reduce(0) { $0 + $1.keys.count }
+        guard keysInSources > 0 else { return 0 }
+        var candidates: [(score: UInt64, db: Database, slot: SlotPointer)] = []
+        // Keys whose RocksDB copy is current leave RAM at once, which changes the table:
+        // they are unloaded after the chunk, while the sampled slot pointers are not in use.
+        var unloadLater: [(Database, [UInt8])] = []
+        var demoted = 0
+        while demoted < count {
+            let chunk = min(64, count - demoted)
+            candidates.removeAll(keepingCapacity: true)
+            for db in sources {
+                let quota = (samples * chunk * db.keys.count + keysInSources - 1) / keysInSources
+                // Volatile policies look at more slots: only keys with an expiry count.
+                let looks = volatileOnly ? min(quota * 8, quota * db.keys.count / max(1, db.expiresCount)) : quota
+                db.keys.sampleSlots(count: looks) { slot in
+                    let meta = slot.pointee.meta
+                    if meta & (KeyFlags.demoting | KeyFlags.pinned) != 0 { return }
+                    let expireAt = slot.pointee.expireAt
+                    if volatileOnly && expireAt == 0 { return }
+                    candidates.append((victimScore(meta: meta, expireAt: expireAt, policy: policy, nowMillis: now),
+                                       db, slot))
+                }
+            }
+            if candidates.isEmpty { break }
+            if policy.order != .random {
+                candidates.sort { $0.score > $1.score }
+            }
+            var taken = 0
+            for candidate in candidates where taken < chunk {
+                let slot = candidate.slot
+                let meta = slot.pointee.meta
+                // Sampled twice, and already taken.
+                if meta & KeyFlags.demoting != 0 { continue }
+                taken += 1
+                if meta & (KeyFlags.clean | KeyFlags.diskCopy) == KeyFlags.clean | KeyFlags.diskCopy {
+                    slot.pointee.meta = meta | KeyFlags.demoting
+                    unloadLater.append((candidate.db, slot.pointee.key))
+                } else {
+                    tier.demote(candidate.db, slot)
+                }
+            }
+            for (db, key) in unloadLater {
+                if let slot = key.withUnsafeBytes({ db.keys.find($0) }) { tier.unload(db, slot) }
+            }
+            unloadLater.removeAll(keepingCapacity: true)
+            demoted += taken
+            if taken == 0 || Clock.monotonicNanos() > deadline { break }
+        }
+        return demoted
+    }
+
+    /// How strongly the policy wants a key out of RAM (higher first).
+    @inline(__always)
+    func victimScore(meta: UInt32, expireAt: Int64, policy: EvictionPolicy, nowMillis: Int64) -> UInt64 {
+        switch policy.order {
+        case .lfu:
+            let counter = AccessTracking.lfuDecayedCounter(meta: meta, nowMillis: nowMillis,
+                                                           decayMinutes: config.lfuDecayTime)
+            return UInt64(255 - counter)
+        case .ttl:
+            return UInt64.max - UInt64(max(0, expireAt))
+        default:
+            return UInt64(AccessTracking.idleSeconds(meta: meta, nowMillis: nowMillis))
+        }
     }
 
     /// The next key the policy takes out of RAM, or nil when there is none.
@@ -176,17 +254,8 @@ extension Store {
                 let expireAt = slot.pointee.expireAt
                 if volatileOnly && expireAt == 0 { continue }
                 taken += 1
-                let score: UInt64
-                if policy.order == .lfu {
-                    let counter = AccessTracking.lfuDecayedCounter(meta: meta, nowMillis: now,
-                                                                   decayMinutes: config.lfuDecayTime)
-                    score = UInt64(255 - counter)
-                } else if policy.order == .ttl {
-                    score = UInt64.max - UInt64(max(0, expireAt))
-                } else {
-                    score = UInt64(AccessTracking.idleSeconds(meta: meta, nowMillis: now))
-                }
-                evictionPool.offer(.init(score: score, database: db.index, key: slot.pointee.key))
+                evictionPool.offer(.init(score: victimScore(meta: meta, expireAt: expireAt, policy: policy, nowMillis: now),
+                                         database: db.index, key: slot.pointee.key))
             }
         }
     }
