@@ -13,8 +13,9 @@
 #   defaults: 10000000 keys x 100 B, maxmemory = keys * value_size / 10
 # env: STRATA_SERVER (default ../.build/release/strata-server), STRATA_TIER_ARGS (extra
 #   strata-server arguments, e.g. the tiering directives once they exist), STRATA_LOAD,
-#   SERVERS ("strata redis"), STRATA_PORT, REDIS_PORT, CLIENTS, PIPELINE, LOAD_PIPELINE,
-#   THREADS, DURATION, WARMUP, ZIPF_S, HOT_KEYS (hot range [0, HOT_KEYS), default keys/100),
+#   SERVERS ("strata strata-ram redis"; strata-ram is strata without maxmemory, the
+#   all-in-RAM reference), SETTLE (seconds to wait for RocksDB's compaction after the load,
+#   default 60), STRATA_PORT, REDIS_PORT, CLIENTS, PIPELINE, LOAD_PIPELINE, THREADS, DURATION, WARMUP, ZIPF_S, HOT_KEYS (hot range [0, HOT_KEYS), default keys/100),
 #   RESULTS_DIR (where the JSON lines are kept; default a fresh temporary directory)
 # Smoke test: DURATION=2 WARMUP=1 Benchmarks/tiering-bench.sh 10000 100 8000000. Redis counts
 # its ~1 MB baseline and the clients' query buffers against maxmemory: a tiny maxmemory makes the
@@ -27,7 +28,8 @@ VALUE_SIZE=${2:-100}
 MAXMEMORY=${3:-$((KEYS * VALUE_SIZE / 10))}
 STRATA_SERVER=${STRATA_SERVER:-../.build/release/strata-server}
 STRATA_TIER_ARGS=${STRATA_TIER_ARGS:-}
-SERVERS=${SERVERS:-strata redis}
+SERVERS=${SERVERS:-strata strata-ram redis}
+SETTLE=${SETTLE:-60}
 STRATA_PORT=${STRATA_PORT:-7490}
 REDIS_PORT=${REDIS_PORT:-7491}
 CLIENTS=${CLIENTS:-50}
@@ -79,6 +81,12 @@ start_server() {  # kind port
         --save "" --appendonly no --maxmemory "$MAXMEMORY" --maxmemory-policy allkeys-lru \
         $STRATA_TIER_ARGS &
       ;;
+    strata-ram)
+      # The reference for "vs everything in RAM": the same server without maxmemory.
+      # shellcheck disable=SC2086
+      "$STRATA_SERVER" --port "$port" --dir "$work/data/$kind" --logfile "$RESULTS_DIR/$kind.log" \
+        --save "" --appendonly no --maxmemory 0 $STRATA_TIER_ARGS &
+      ;;
     redis)
       redis-server --port "$port" --dir "$work/data/$kind" --logfile "$RESULTS_DIR/$kind.log" \
         --save "" --appendonly no --maxmemory "$MAXMEMORY" --maxmemory-policy allkeys-lru &
@@ -110,6 +118,19 @@ run_server() {  # kind port
   row[$kind,load_err]=$(jget "$j" errors)
   row[$kind,mem]=$(redis-cli -p "$port" info memory | sed -n 's/^used_memory:\([0-9]*\).*/\1/p')
   row[$kind,rss_kb]=$(ps -o rss= -p "$server_pid" | tr -d ' ')
+  # The reads are measured once RocksDB has finished compacting what the load wrote (at
+  # most SETTLE seconds): the load's background work is not what the read figures are about.
+  if [ "$kind" = strata ]; then
+    local waited=0 pending
+    while [ "$waited" -lt "$SETTLE" ]; do
+      pending=$(redis-cli -p "$port" info tiering | sed -n 's/^rocksdb_pending_compaction_bytes:\([0-9]*\).*/\1/p')
+      [ "${pending:-0}" = 0 ] && [ "$waited" -ge 5 ] && break
+      sleep 1; waited=$((waited + 1))
+    done
+    row[$kind,settle]=$waited
+  else
+    row[$kind,settle]=0
+  fi
 
   local common=(--port "$port" --pipeline "$PIPELINE" --duration "$DURATION" --warmup "$WARMUP" --verify)
   for dist in zipf uniform; do
@@ -143,6 +164,7 @@ run_server() {  # kind port
 for kind in $SERVERS; do
   case $kind in
     strata) run_server strata "$STRATA_PORT" ;;
+    strata-ram) run_server strata-ram "$STRATA_PORT" ;;
     redis) run_server redis "$REDIS_PORT" ;;
     *) echo "unknown server '$kind' in SERVERS" >&2; exit 1 ;;
   esac
@@ -164,6 +186,7 @@ line "load keys/s" load 0
 line "load errors" load_err 0
 line "used_memory after load (B)" mem 0
 line "RSS after load (KB)" rss_kb 0
+line "settle after load (s)" settle 0
 for dist in zipf uniform; do
   line "$dist GET ops/s" "$dist" 0
   line "$dist hit rate" "$dist" 1
@@ -177,4 +200,9 @@ line "hot with cold p99 us" hot_cold 1
 line "cold readers ops/s" cold 0
 line "cold readers hit rate" cold 1
 line "cold readers p99 us" cold 2
+if [ -n "${row[strata,zipf]:-}" ] && [ -n "${row[strata-ram,zipf]:-}" ]; then
+  read -r -a tiered <<<"${row[strata,zipf]}"
+  read -r -a ram <<<"${row[strata-ram,zipf]}"
+  echo "zipf: strata with maxmemory / strata with everything in RAM = $(awk -v a="${tiered[0]}" -v b="${ram[0]}" 'BEGIN { printf "%.3f", a / b }')"
+fi
 echo "JSON lines and server logs: $RESULTS_DIR"
