@@ -2,6 +2,7 @@ import Commands
 import Logging
 import NIOCore
 import RESP
+import Store
 
 /*
  One connection. The whole request path runs here, on the server's single execution event
@@ -26,6 +27,10 @@ final class ConnectionHandler: ChannelInboundHandler {
     private static let emptyBuffer = ByteBuffer()
     private var parser: RequestParser
     private var ranges: [Range<Int>] = []
+    /// Commands left before the pipelined input is looked ahead again (`prefetchKeys`).
+    private var prefetchedCommands = 0
+    private var scoutRanges: [Range<Int>] = []
+    private var prefetchHashes: [UInt64] = []
     private var parked = false
     private var closing = false
     private var context: ChannelHandlerContext!
@@ -124,6 +129,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// parks, or it must close.
     private func processInput() {
         while !parked && !closing {
+            if prefetchedCommands <= 0 { prefetchedCommands = prefetchKeys() }
+            prefetchedCommands -= 1
             let request: ParsedRequest?
             do {
                 request = try parser.next(input, ranges: &ranges, authenticated: client.authenticated)
@@ -161,6 +168,40 @@ final class ConnectionHandler: ChannelInboundHandler {
             }
         }
         compactInput()
+    }
+
+    /// Looks ahead at up to 32 complete commands in `input` and, when there are several,
+    /// starts loading their keys' records (argument 1; Keyspace, "Prefetching") so that
+    /// the lookups overlap: at pipeline 16, GETs spent a third of their time waiting for
+    /// those loads one after another. Returns how many commands it looked at (at least 1).
+    private func prefetchKeys() -> Int {
+        var view = input
+        var scout = parser
+        prefetchHashes.removeAll(keepingCapacity: true)
+        var commands = 0
+        scouting: while commands < 32 {
+            guard let request = try? scout.next(view, ranges: &scoutRanges, authenticated: client.authenticated)
+            else { break }
+            switch request {
+            case .empty(let next):
+                view.moveReaderIndex(to: next)
+            case .command(let next):
+                commands += 1
+                if scoutRanges.count >= 2 {
+                    let range = scoutRanges[1]
+                    prefetchHashes.append(view.withVeryUnsafeBytes { KeyHash.hash(UnsafeRawBufferPointer(rebasing: $0[range])) })
+                }
+                view.moveReaderIndex(to: next)
+            case .inline:
+                break scouting  // telnet-style input: not worth it
+            }
+        }
+        if prefetchHashes.count >= 2 {
+            let keys = client.db.keys
+            for hash in prefetchHashes { keys.prefetchSlot(hash: hash) }
+            for hash in prefetchHashes { keys.prefetchRecord(hash: hash) }
+        }
+        return max(commands, 1)
     }
 
     private func park(until ready: EventLoopFuture<Void>) {

@@ -33,4 +33,7 @@ long strata_table_bytes(void);
 /// has it, else a table.
 unsigned int strata_crc32c(unsigned int crc, const void *bytes, size_t length);
 
+/// Asks the CPU to start loading the cache line at `address` (no fault if it is invalid).
+static inline void strata_prefetch(const void *address) { __builtin_prefetch(address, 0, 3); }
+
 #endif
