@@ -28,6 +28,9 @@ size_t strata_malloc_used_bytes(void) {
 }
 
 static _Atomic int strata_own_arena = -1;
+static _Thread_local int strata_this_thread_has_own_arena = 0;
+
+int strata_thread_has_own_arena(void) { return strata_this_thread_has_own_arena; }
 
 int strata_use_own_arena(void) {
     unsigned arena = 0;
@@ -35,6 +38,7 @@ int strata_use_own_arena(void) {
     if (mallctl("arenas.create", &arena, &size, NULL, 0) != 0) return -1;
     if (mallctl("thread.arena", NULL, NULL, &arena, sizeof(arena)) != 0) return -1;
     atomic_store(&strata_own_arena, (int)arena);
+    strata_this_thread_has_own_arena = 1;
     return 0;
 }
 

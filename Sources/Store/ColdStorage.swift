@@ -411,6 +411,11 @@ public final class ColdStorage: @unchecked Sendable {
 
     /// Runs `body` with the database handle, holding the lock shared; throws when closed.
     private func withOpenDatabase<T>(_ body: (OpaquePointer) throws -> T) throws -> T {
+        // RocksDB's allocations must not land in the execution thread's arena.
+        try OutsideOwnArena.run { try withOpenDatabaseHere(body) }
+    }
+
+    private func withOpenDatabaseHere<T>(_ body: (OpaquePointer) throws -> T) throws -> T {
         pthread_rwlock_rdlock(lock)
         defer { pthread_rwlock_unlock(lock) }
         guard let db else { throw ColdStorageError("the database is closed") }

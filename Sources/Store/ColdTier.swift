@@ -85,8 +85,8 @@ public final class ColdTier {
     var memoryWaiters: [EventLoopPromise<Void>] = []
     /// Recent cold-read latencies in microseconds (for INFO's p50/p99).
     var readLatencies = LatencySamples(capacity: 4096)
-    /// Last cold read of each fingerprint, for `tiering-promote second-touch`.
-    var recentReads: [UInt64: Int64] = [:]
+    /// Recent cold reads, for `tiering-promote second-touch`.
+    var recentReads: RecentReads
     /// Deletes of expired cold keys since the last compaction of the whole range.
     var expiredSinceCompaction = 0
     var compactionRunning = false
@@ -116,6 +116,7 @@ public final class ColdTier {
         let config = store.config
         self.store = store
         self.loop = loop
+        recentReads = RecentReads(maxmemory: config.maxmemory)
         var options = ColdStorageOptions(path: path)
         options.blockCacheBytes = config.tieringBlockCacheSize
         options.writeBufferBytes = config.tieringWriteBufferSize
@@ -193,15 +194,8 @@ public final class ColdTier {
             switch store.config.tieringPromote {
             case "never": return false
             case "second-touch":
-                let now = store.nowMillis
-                let window = Int64(store.config.tieringPromoteWindow) * 1000
-                if let last = recentReads[hash], now - last <= window {
-                    recentReads[hash] = nil
-                    return true
-                }
-                if recentReads.count >= 65536 { recentReads.removeAll(keepingCapacity: true) }
-                recentReads[hash] = now
-                return false
+                return recentReads.secondTouch(hash: hash, nowMillis: store.nowMillis,
+                                               windowSeconds: store.config.tieringPromoteWindow)
             default: return true
             }
         }

@@ -201,7 +201,8 @@ extension Store {
     /// longer matches: start-up then lists RocksDB).
     func saveIndexSnapshotInBackground() {
         guard config.tiering, let tier, log != nil, let token = persistence.lastMarkToken,
-              let bytes = indexSnapshotBytes(token: token, requireClean: false) else { return }
+              let bytes = (try? OutsideOwnArena.run { indexSnapshotBytes(token: token, requireClean: false) }) ?? nil
+        else { return }
         // The entries must describe what RocksDB keeps through a crash: the batches and
         // deletes sent so far are flushed to its files before the snapshot is written.
         tier.flushDemotions()

@@ -33,6 +33,9 @@ public enum MemoryStats {
     @discardableResult
     public static func useOwnArena() -> Bool { strata_use_own_arena() == 0 }
 
+    /// True on the thread that `useOwnArena()` moved (the execution thread).
+    public static var onOwnArena: Bool { strata_thread_has_own_arena() != 0 }
+
     /// Resident set size in bytes, from /proc/self/statm.
     public static func residentBytes() -> Int {
         guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }

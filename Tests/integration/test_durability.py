@@ -491,11 +491,6 @@ def test_crash_always_loses_no_acknowledged_write(make_server):
     """appendfsync always: kill -9 at random moments (sometimes during a BGREWRITEAOF /
     BGSAVE); after each restart the state is exactly what the acknowledged writes made,
     plus possibly some of the ones in flight, in order (never a gap)."""
-    if mode_config("maxmemory") != "0":
-        # Known issue (open): under the mixed mode's 4 MB maxmemory, after some restarts
-        # the execution thread holds ~4 MB with no hot key left (replay demoted them all),
-        # so writes get -OOM; not located yet. The test runs in the hot and cold modes.
-        pytest.skip("crash rounds under a 4 MB maxmemory: known open issue (writes wait for memory)")
     def round_time(rng):
         return rng.choice([rng.uniform(0.0, 0.15), rng.uniform(0.3, 0.9), rng.uniform(0.3, 0.9)])
 

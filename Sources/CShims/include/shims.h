@@ -14,6 +14,9 @@ size_t strata_malloc_resident_bytes(void);
 /// RocksDB and the background threads. Returns 0 on success.
 int strata_use_own_arena(void);
 
+/// 1 on the thread that called strata_use_own_arena successfully, else 0.
+int strata_thread_has_own_arena(void);
+
 /// Bytes allocated from the arena of strata_use_own_arena (0 before it was called), as
 /// of the last strata_malloc_used_bytes call.
 size_t strata_own_arena_allocated_bytes(void);
