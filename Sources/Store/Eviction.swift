@@ -9,7 +9,9 @@ import NIOCore
  consider keys with an expiry.
 
  With tiering the chosen keys are demoted to RocksDB (nothing is lost); with `tiering no`
- they are deleted, exactly as Redis evicts.
+ they are deleted, exactly as Redis evicts. Demotion, which takes keys out by the
+ thousand, picks them a chunk at a time instead (`demoteVictims`): the same choice in
+ steady state, without the pool's per-victim copies and lookups.
 */
 struct EvictionPool {
     struct Candidate {
