@@ -15,7 +15,8 @@
 #   strata-server arguments, e.g. the tiering directives once they exist), STRATA_LOAD,
 #   SERVERS ("strata strata-ram redis"; strata-ram is strata without maxmemory, the
 #   all-in-RAM reference), SETTLE (seconds to wait for RocksDB's compaction after the load,
-#   default 60), STRATA_PORT, REDIS_PORT, CLIENTS, PIPELINE, LOAD_PIPELINE, THREADS, DURATION, WARMUP, ZIPF_S, HOT_KEYS (hot range [0, HOT_KEYS), default keys/100),
+#   default 60), STRATA_PORT, REDIS_PORT, CLIENTS, PIPELINE, LOAD_PIPELINE, THREADS,
+#   DURATION, WARMUP, ZIPF_S, HOT_KEYS (hot range [0, HOT_KEYS), default keys/100),
 #   RESULTS_DIR (where the JSON lines are kept; default a fresh temporary directory)
 # Smoke test: DURATION=2 WARMUP=1 Benchmarks/tiering-bench.sh 10000 100 8000000. Redis counts
 # its ~1 MB baseline and the clients' query buffers against maxmemory: a tiny maxmemory makes the

@@ -30,6 +30,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// Commands left before the pipelined input is looked ahead again (`prefetchKeys`).
     private var prefetchedCommands = 0
     private var scoutRanges: [Range<Int>] = []
+    /// Where the scouted commands' first arguments are in `input`, and their hashes.
+    private var prefetchKeyRanges: [Range<Int>] = []
     private var prefetchHashes: [UInt64] = []
     private var parked = false
     private var closing = false
@@ -177,7 +179,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     private func prefetchKeys() -> Int {
         var view = input
         var scout = parser
-        prefetchHashes.removeAll(keepingCapacity: true)
+        prefetchKeyRanges.removeAll(keepingCapacity: true)
         var commands = 0
         scouting: while commands < 32 {
             guard let request = try? scout.next(view, ranges: &scoutRanges, authenticated: client.authenticated)
@@ -187,20 +189,24 @@ final class ConnectionHandler: ChannelInboundHandler {
                 view.moveReaderIndex(to: next)
             case .command(let next):
                 commands += 1
-                if scoutRanges.count >= 2 {
-                    let range = scoutRanges[1]
-                    prefetchHashes.append(view.withVeryUnsafeBytes { KeyHash.hash(UnsafeRawBufferPointer(rebasing: $0[range])) })
-                }
+                if scoutRanges.count >= 2 { prefetchKeyRanges.append(scoutRanges[1]) }
                 view.moveReaderIndex(to: next)
             case .inline:
                 break scouting  // telnet-style input: not worth it
             }
         }
-        if prefetchHashes.count >= 2 {
-            let keys = client.db.keys
-            for hash in prefetchHashes { keys.prefetchSlot(hash: hash) }
-            for hash in prefetchHashes { keys.prefetchRecord(hash: hash) }
+        // One command (pipeline 1): nothing to overlap, so nothing is hashed.
+        guard prefetchKeyRanges.count >= 2 else { return max(commands, 1) }
+        let keys = client.db.keys
+        prefetchHashes.removeAll(keepingCapacity: true)
+        input.withVeryUnsafeBytes { all in
+            for range in prefetchKeyRanges {
+                let hash = KeyHash.hash(UnsafeRawBufferPointer(rebasing: all[range]))
+                prefetchHashes.append(hash)
+                keys.prefetchSlot(hash: hash)
+            }
         }
+        for hash in prefetchHashes { keys.prefetchRecord(hash: hash) }
         return max(commands, 1)
     }
 
