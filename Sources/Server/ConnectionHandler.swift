@@ -131,8 +131,6 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// parks, or it must close.
     private func processInput() {
         while !parked && !closing {
-            if prefetchedCommands <= 0 { prefetchedCommands = prefetchKeys() }
-            prefetchedCommands -= 1
             let request: ParsedRequest?
             do {
                 request = try parser.next(input, ranges: &ranges, authenticated: client.authenticated)
@@ -151,6 +149,12 @@ final class ConnectionHandler: ChannelInboundHandler {
                 input.moveReaderIndex(to: next)
                 continue
             case .command(let next):
+                // More bytes behind this command (pipelining): look ahead at the next ones.
+                // At pipeline 1 there are none, and the look-ahead's parse is not paid.
+                if prefetchedCommands <= 0 && next < input.writerIndex {
+                    prefetchedCommands = prefetchKeys()
+                }
+                prefetchedCommands -= 1
                 arguments = CommandArguments(buffer: input, ranges: ranges)
                 end = next
             case .inline(let storage, let next):
@@ -172,7 +176,8 @@ final class ConnectionHandler: ChannelInboundHandler {
         compactInput()
     }
 
-    /// Looks ahead at up to 32 complete commands in `input` and, when there are several,
+    /// Looks ahead at up to 32 complete commands in `input` (the one just parsed first)
+    /// and, when there are several,
     /// starts loading their keys' records (argument 1; Keyspace, "Prefetching") so that
     /// the lookups overlap: at pipeline 16, GETs spent a third of their time waiting for
     /// those loads one after another. Returns how many commands it looked at (at least 1).
