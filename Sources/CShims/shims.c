@@ -122,3 +122,11 @@ unsigned int strata_crc32c(unsigned int crc, const void *bytes, size_t length) {
 #endif
     return ~crc32c_software(crc, bytes, length);
 }
+
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+void strata_set_thread_nice(int nice) {
+    setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), nice);
+}

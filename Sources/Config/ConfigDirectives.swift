@@ -140,6 +140,7 @@ public enum ConfigDirectives {
         .choice("tiering-compression", ["zstd", "lz4", "snappy", "none"], \.tieringCompression, .immutable),
         .memory("tiering-value-compression-threshold", \.tieringValueCompressionThreshold),
         .int("tiering-io-threads", min: 1, max: 64, \.tieringIOThreads, .immutable),
+        .int("tiering-io-nice", min: 0, max: 19, \.tieringIONice, .immutable),
         .choice("tiering-promote", ["always", "second-touch", "never"], \.tieringPromote),
         .int("tiering-promote-window", min: 1, max: Int(Int32.max), \.tieringPromoteWindow),
         .memory("tiering-demote-batch-bytes", min: 4096, \.tieringDemoteBatchBytes),

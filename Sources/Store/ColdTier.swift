@@ -1,3 +1,4 @@
+import CShims
 import Config
 import Dispatch
 import NIOCore
@@ -53,6 +54,10 @@ public final class ColdTier {
     let maintenance = DispatchQueue(label: "strata.cold.maintenance")
     let readers: [DispatchQueue]
     var nextReader = 0
+    /// `tiering-io-nice`: set by every read job and demotion batch on the thread that runs
+    /// it, each time (Dispatch shares its threads between queues and sets their priority
+    /// itself: a Dispatch thread ran at nice -4, ahead of the event loop's 0).
+    let ioNice: Int32
     public var stats = ColdTierStats()
 
     /// Reads in flight, by RocksDB key: a second command waiting for the same key joins it.
@@ -127,6 +132,7 @@ public final class ColdTier {
         options.disableWAL = true
         storage = try ColdStorage(options: options)
         readers = (0..<max(1, config.tieringIOThreads)).map { DispatchQueue(label: "strata.cold.read.\($0)") }
+        ioNice = Int32(clamping: config.tieringIONice)
     }
 
     /// Waits for queued writes and closes RocksDB.
@@ -235,7 +241,9 @@ public final class ColdTier {
         let job = UncheckedBox((reads.map(\.rocksKey), Clock.monotonicNanos()))
         let storage = self.storage
         let loop = self.loop
+        let nice = ioNice
         queue.async {
+            strata_set_thread_nice(nice)
             let (keys, started) = job.value
             let results: [[UInt8]?]
             var failed = false

@@ -1,3 +1,4 @@
+import CShims
 import Dispatch
 import NIOCore
 
@@ -157,7 +158,9 @@ extension ColdTier {
             commit(items, written: written)
         } else {
             let loop = self.loop
+            let nice = ioNice
             writer.async {
+                strata_set_thread_nice(nice)
                 let written = encodeAndWrite()
                 loop.execute { [self] in self.commit(job.value.0, written: written) }
             }

@@ -326,6 +326,39 @@ def test_tier_get_promote(r):
     assert tier(r, "p") == "hot"
 
 
+def _thread_nices(srv):
+    """{thread name: set of nice values} of the server's threads (Linux /proc)."""
+    found = {}
+    task_dir = "/proc/%d/task" % srv.proc.pid
+    for tid in os.listdir(task_dir):
+        try:
+            with open(os.path.join(task_dir, tid, "stat")) as f:
+                stat = f.read()
+        except FileNotFoundError:
+            continue  # the thread ended
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        nice = int(stat[stat.rindex(")") + 2:].split()[16])  # field 19: nice
+        found.setdefault(name, set()).add(nice)
+    return found
+
+
+def test_cold_reads_run_at_tiering_io_nice(server_factory, r):
+    assert r.config_get("tiering-io-nice") == {"tiering-io-nice": "10"}  # the default
+    nice = 7
+    srv = server_factory("--tiering-io-nice", str(nice))
+    r = srv.client()
+    assert not any(nice in values for values in _thread_nices(srv).values())
+    r.mset({"n:%d" % i: "v%d" % i for i in range(50)})
+    assert r.execute_command("TIER", "DEMOTE-ALL") == b"OK"
+    assert tier(r, "n:0") == "cold"
+    for i in range(50):
+        assert r.get("n:%d" % i) == b"v%d" % i
+    nices = _thread_nices(srv)
+    # The event loop keeps the server's priority; the thread that read the keys has `nice`.
+    assert all(n == 0 for name, values in nices.items() if name.startswith("NIO-ELT") for n in values)
+    assert any(nice in values for name, values in nices.items() if not name.startswith("NIO-ELT"))
+
+
 # --- memory that holds ----------------------------------------------------------------
 
 
