@@ -12,7 +12,9 @@ TOOLS=${TOOLS:-../shared/tools}
 STRATA_PORT=${STRATA_PORT:-7390}
 REDIS_PORT=${REDIS_PORT:-7391}
 work=$(mktemp -d)
-cleanup() { kill "${spid:-}" "${rpid:-}" 2>/dev/null || true; rm -rf "$work"; }
+# Waits for the servers to exit before removing their directory (strata may still be
+# writing RocksDB files while it shuts down).
+cleanup() { kill "${spid:-}" "${rpid:-}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 
 start_servers() {

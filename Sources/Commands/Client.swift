@@ -34,7 +34,7 @@ public final class Client {
     /// Cold keys listed for the command being dispatched (KEYS, SCAN, RANDOMKEY).
     public var coldListing: ColdListing?
     /// Keys read back for the command waiting to run (ColdTier.releasePins after it).
-    public var coldPins: [[UInt8]] = []
+    public var coldPins: [RocksKey] = []
 
     public var isMonitor = false
     /// CLIENT NO-EVICT: exempt from client eviction (flag `e` in CLIENT LIST).

@@ -61,18 +61,18 @@ public final class ColdTier {
     public var stats = ColdTierStats()
 
     /// Reads in flight, by RocksDB key: a second command waiting for the same key joins it.
-    var pending: [[UInt8]: PendingRead] = [:]
+    var pending: [RocksKey: PendingRead] = [:]
     /// Reads asked for in this event-loop pass, not yet handed to a reader.
     var readBatch: [PendingRead] = []
     var readFlushScheduled = false
     /// Bumped whenever a key becomes cold; a key found absent despite its fingerprint is
     /// trusted absent only within the same epoch.
     var epoch: UInt64 = 0
-    var knownAbsent: [[UInt8]: UInt64] = [:]
+    var knownAbsent: [RocksKey: UInt64] = [:]
     /// Keys loaded for one command that must go back after it (storage id, key).
     var transientKeys: [(UInt8, [UInt8])] = []
     /// Keys read for commands that have not run yet, by RocksDB key: how many wait for each.
-    var pins: [[UInt8]: Int] = [:]
+    var pins: [RocksKey: Int] = [:]
     /// RocksDB deletes not yet handed to the writer: they go first in its next write.
     var pendingDeletes = ColdBatch()
     var deleteFlushScheduled = false
@@ -100,12 +100,12 @@ public final class ColdTier {
         let storageID: UInt8
         let key: [UInt8]
         let hash: UInt64
-        let rocksKey: [UInt8]
+        let rocksKey: RocksKey
         var promote: Bool
         var stale = false
         let promise: EventLoopPromise<Void>
 
-        init(storageID: UInt8, key: [UInt8], hash: UInt64, rocksKey: [UInt8], promote: Bool,
+        init(storageID: UInt8, key: [UInt8], hash: UInt64, rocksKey: RocksKey, promote: Bool,
              promise: EventLoopPromise<Void>) {
             self.storageID = storageID
             self.key = key
@@ -163,7 +163,7 @@ public final class ColdTier {
     /// (`releasePins`), or a command that needs more than maxmemory would have its first
     /// keys demoted while its last ones are read, and read them again, for ever.
     public func admit(_ keys: [(Database, UnsafeRawBufferPointer)], purpose: LoadPurpose,
-                      pins: inout [[UInt8]]) -> EventLoopFuture<Void>? {
+                      pins: inout [RocksKey]) -> EventLoopFuture<Void>? {
         var futures: [EventLoopFuture<Void>] = []
         var reads: [PendingRead] = []
         for (db, key) in keys {
@@ -171,7 +171,7 @@ public final class ColdTier {
             let hash = KeyHash.hash(key)
             if db.keys.find(key, hash: hash) != nil { continue }
             guard db.cold.contains(ColdIndex.fingerprint(hash)) else { continue }
-            let rocksKey = ColdKeyFormat.encode(storageID: db.storageID, hash32: Keyspace.hash32(hash), key: key)
+            let rocksKey = RocksKey(ColdKeyFormat.encode(storageID: db.storageID, hash32: Keyspace.hash32(hash), key: key))
             if knownAbsent[rocksKey] == epoch { continue }
             let promote = wantsPromotion(purpose, hash)
             self.pins[rocksKey, default: 0] += 1
@@ -238,7 +238,7 @@ public final class ColdTier {
         stats.coldReadKeys += reads.count
         let queue = readers[nextReader]
         nextReader = (nextReader + 1) % readers.count
-        let job = UncheckedBox((reads.map(\.rocksKey), Clock.monotonicNanos()))
+        let job = UncheckedBox((reads.map(\.rocksKey.bytes), Clock.monotonicNanos()))
         let storage = self.storage
         let loop = self.loop
         let nice = ioNice
@@ -338,7 +338,7 @@ public final class ColdTier {
 
     /// The command that asked for these keys has run (or its connection closed): they may
     /// leave RAM again.
-    public func releasePins(_ keys: inout [[UInt8]]) {
+    public func releasePins(_ keys: inout [RocksKey]) {
         for rocksKey in keys {
             guard let count = pins[rocksKey] else { continue }
             if count > 1 {
@@ -346,7 +346,7 @@ public final class ColdTier {
                 continue
             }
             pins[rocksKey] = nil
-            guard let (storageID, _, key) = ColdKeyFormat.decode(rocksKey),
+            guard let (storageID, _, key) = ColdKeyFormat.decode(rocksKey.bytes),
                   let db = store.database(storageID: storageID),
                   let slot = key.withUnsafeBytes({ db.keys.find($0) }) else { continue }
             let meta = slot.pointee.meta & ~KeyFlags.pinned

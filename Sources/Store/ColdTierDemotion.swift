@@ -190,7 +190,7 @@ extension ColdTier {
             guard meta & KeyFlags.clean != 0, !item.keepHot else { continue }  // changed while being written
             stats.demotedBytes += item.bytes
             // A read of this key still in flight read an older copy (or none).
-            pending[item.rocksKey]?.stale = true
+            if !pending.isEmpty { pending[RocksKey(item.rocksKey)]?.stale = true }
             unload(db, slot, hash: item.hash)
         }
         // The batch that filled while this one was written goes now (see checkMemory).
