@@ -177,10 +177,10 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     /// Looks ahead at up to 32 complete commands in `input` (the one just parsed first)
-    /// and, when there are several,
-    /// starts loading their keys' records (argument 1; Keyspace, "Prefetching") so that
-    /// the lookups overlap: at pipeline 16, GETs spent a third of their time waiting for
-    /// those loads one after another. Returns how many commands it looked at (at least 1).
+    /// and, when there are several, starts loading their keys' records (argument 1;
+    /// Keyspace, "Prefetching") so that the lookups overlap: at pipeline 16, GETs spent a
+    /// third of their time waiting for those loads one after another. Returns how many
+    /// commands it looked at (at least 1).
     private func prefetchKeys() -> Int {
         var view = input
         var scout = parser
