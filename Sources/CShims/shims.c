@@ -130,3 +130,7 @@ unsigned int strata_crc32c(unsigned int crc, const void *bytes, size_t length) {
 void strata_set_thread_nice(int nice) {
     setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), nice);
 }
+
+int strata_thread_nice(void) {
+    return getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid));
+}

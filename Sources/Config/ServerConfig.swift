@@ -82,7 +82,8 @@ public final class ServerConfig {
     public var tieringValueCompressionThreshold = 4096
     /// Threads that read cold keys (RocksDB point reads block).
     public var tieringIOThreads = 4
-    /// Nice value of the threads that read and write cold keys (0-19; 0 = as the server).
+    /// Added to the server's nice value for the threads that read and write cold keys
+    /// (0-19; 0 = as the server).
     public var tieringIONice = 10
     /// When a read of a cold key brings it back to RAM: always, on its second read within
     /// `tieringPromoteWindow` seconds, or never (writes always bring keys back).

@@ -54,9 +54,10 @@ public final class ColdTier {
     let maintenance = DispatchQueue(label: "strata.cold.maintenance")
     let readers: [DispatchQueue]
     var nextReader = 0
-    /// `tiering-io-nice`: set by every read job and demotion batch on the thread that runs
-    /// it, each time (Dispatch shares its threads between queues and sets their priority
-    /// itself: a Dispatch thread ran at nice -4, ahead of the event loop's 0).
+    /// The server's nice value plus `tiering-io-nice` (at most 19): set by every read job
+    /// and demotion batch on the thread that runs it, each time (Dispatch shares its
+    /// threads between queues and sets their priority itself: a Dispatch thread ran at
+    /// nice -4, ahead of the event loop's 0).
     let ioNice: Int32
     public var stats = ColdTierStats()
 
@@ -132,7 +133,8 @@ public final class ColdTier {
         options.disableWAL = true
         storage = try ColdStorage(options: options)
         readers = (0..<max(1, config.tieringIOThreads)).map { DispatchQueue(label: "strata.cold.read.\($0)") }
-        ioNice = Int32(clamping: config.tieringIONice)
+        // Relative to the thread opening the tier (start-up, at the server's own priority).
+        ioNice = Int32(min(19, Int(strata_thread_nice()) + config.tieringIONice))
     }
 
     /// Waits for queued writes and closes RocksDB.

@@ -32,7 +32,7 @@ import time
 
 import pytest
 
-from conftest import (TARGET, ConnectionClosed, RawConnection, ServerInstance, mode_config)
+from conftest import (TARGET, ConnectionClosed, RawConnection, ServerInstance)
 
 CRASH_ROUNDS = int(os.environ.get("STRATA_CRASH_ROUNDS", "20"))
 EVERYSEC_ROUNDS = int(os.environ.get("STRATA_CRASH_EVERYSEC_ROUNDS", "2"))

@@ -39,6 +39,9 @@ unsigned int strata_crc32c(unsigned int crc, const void *bytes, size_t length);
 /// Sets the calling thread's nice value (Linux applies nice values per thread).
 void strata_set_thread_nice(int nice);
 
+/// The calling thread's nice value.
+int strata_thread_nice(void);
+
 /// Asks the CPU to start loading the cache line at `address` (no fault if it is invalid).
 static inline void strata_prefetch(const void *address) { __builtin_prefetch(address, 0, 3); }
 
