@@ -134,3 +134,7 @@ void strata_set_thread_nice(int nice) {
 int strata_thread_nice(void) {
     return getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid));
 }
+
+size_t strata_usable_size(void *block) {
+    return malloc_usable_size(block);
+}

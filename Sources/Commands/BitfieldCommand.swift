@@ -92,45 +92,41 @@ enum BitfieldCommand {
         let writes = operations.contains { $0.kind != .get }
         guard writes else {
             // Reads only: a missing key reads as zeros and is not created.
-            var bytes: [UInt8] = []
+            var bytes = UnsafeRawBufferPointer(start: nil, count: 0)
             if let slot = client.db.lookupRead(key) {
-                guard case .string(let stored) = slot.pointee.value else {
-                    return client.error(ErrorReplies.wrongType)
-                }
+                guard let stored = slot.pointee.stringBytes else { return client.error(ErrorReplies.wrongType) }
                 bytes = stored
             }
             client.reply.arrayHeader(operations.count)
             for operation in operations {
-                client.reply.integer(bytes.withUnsafeBytes { operation.type.read($0, at: operation.offset) })
+                client.reply.integer(operation.type.read(bytes, at: operation.offset))
             }
             return
         }
         if readOnly { return client.error("ERR BITFIELD_RO only supports the GET subcommand") }
         let highestBit = operations.filter { $0.kind != .get }.map { $0.offset + $0.type.bits - 1 }.max() ?? 0
         var changes = 0
-        let done = BitmapCommands.withStringForWrite(client, key, minimumBytes: (highestBit >> 3) + 1) { bytes, grown in
+        let done = BitmapCommands.withStringForWrite(client, key, minimumBytes: (highestBit >> 3) + 1) { buffer, grown in
             client.reply.arrayHeader(operations.count)
-            bytes.withUnsafeMutableBytes { buffer in
-                for operation in operations {
-                    let type = operation.type
-                    if operation.kind == .get {
-                        client.reply.integer(type.read(UnsafeRawBufferPointer(buffer), at: operation.offset))
-                        continue
-                    }
-                    let old = type.read(UnsafeRawBufferPointer(buffer), at: operation.offset)
-                    let outcome = operation.kind == .incrby
-                        ? type.add(old, operation.value, operation.overflow)
-                        : type.add(operation.value, 0, operation.overflow)
-                    guard let stored = outcome else {
-                        client.reply.null()  // OVERFLOW FAIL: nothing written
-                        continue
-                    }
-                    client.reply.integer(operation.kind == .incrby ? stored : old)
-                    type.write(stored, into: buffer, at: operation.offset)
-                    // Redis 7.0 counts a change only when the key was created or grown, or
-                    // the field's value changed.
-                    if grown || stored != old { changes += 1 }
+            for operation in operations {
+                let type = operation.type
+                if operation.kind == .get {
+                    client.reply.integer(type.read(UnsafeRawBufferPointer(buffer), at: operation.offset))
+                    continue
                 }
+                let old = type.read(UnsafeRawBufferPointer(buffer), at: operation.offset)
+                let outcome = operation.kind == .incrby
+                    ? type.add(old, operation.value, operation.overflow)
+                    : type.add(operation.value, 0, operation.overflow)
+                guard let stored = outcome else {
+                    client.reply.null()  // OVERFLOW FAIL: nothing written
+                    continue
+                }
+                client.reply.integer(operation.kind == .incrby ? stored : old)
+                type.write(stored, into: buffer, at: operation.offset)
+                // Redis 7.0 counts a change only when the key was created or grown, or
+                // the field's value changed.
+                if grown || stored != old { changes += 1 }
             }
         }
         guard done, changes > 0 else { return }

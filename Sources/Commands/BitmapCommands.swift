@@ -58,11 +58,11 @@ public enum BitmapCommands {
     /// with whether it was created or grown. Returns false after replying WRONGTYPE. The
     /// caller signals the change (only when something changed, as Redis 7.0 does).
     static func withStringForWrite(_ client: Client, _ key: UnsafeRawBufferPointer, minimumBytes: Int,
-                                   _ body: (inout [UInt8], _ grown: Bool) -> Void) -> Bool {
+                                   _ body: (UnsafeMutableRawBufferPointer, _ grown: Bool) -> Void) -> Bool {
         let db = client.db
         guard let slot = db.lookupWrite(key) else {
             var bytes = StringMutation.zeros(minimumBytes)
-            body(&bytes, true)
+            bytes.withUnsafeMutableBytes { body($0, true) }
             let created = db.add(key, .string(bytes))
             created.pointee.meta |= KeyFlags.rawString
             return true
@@ -71,11 +71,8 @@ public enum BitmapCommands {
             client.error(ErrorReplies.wrongType)
             return false
         }
-        StringMutation.mutate(slot) { bytes in
-            let grown = bytes.count < minimumBytes
-            StringMutation.growZeroed(&bytes, to: minimumBytes)
-            body(&bytes, grown)
-        }
+        let grown = StringMutation.length(slot)! < minimumBytes
+        StringMutation.edit(slot, growingTo: minimumBytes) { body($0, grown) }
         return true
     }
 
@@ -108,7 +105,7 @@ public enum BitmapCommands {
             return client.error(offsetError)
         }
         guard let slot = client.db.lookupRead(args.bytes(1)) else { return client.reply.integer(0) }
-        guard case .string(let bytes) = slot.pointee.value else { return client.error(ErrorReplies.wrongType) }
+        guard let bytes = slot.pointee.stringBytes else { return client.error(ErrorReplies.wrongType) }
         let byte = offset >> 3
         let set = byte < bytes.count && bytes[byte] & (UInt8(0x80) >> UInt8(offset & 7)) != 0
         client.reply.integer(set ? 1 : 0)
@@ -126,7 +123,7 @@ public enum BitmapCommands {
     /// BITCOUNT key [start end [BYTE | BIT]].
     static func bitcount(_ client: Client, _ args: CommandArguments) {
         guard let slot = client.db.lookupRead(args.bytes(1)) else { return client.reply.integer(0) }
-        guard case .string(let bytes) = slot.pointee.value else { return client.error(ErrorReplies.wrongType) }
+        guard let bytes = slot.pointee.stringBytes else { return client.error(ErrorReplies.wrongType) }
         var bitRange: ClosedRange<Int>? = nil
         switch args.count {
         case 2:
@@ -159,7 +156,7 @@ public enum BitmapCommands {
         guard bit == 0 || bit == 1 else { return client.error("ERR The bit argument must be 1 or 0.") }
         // A missing key is an endless run of zeros.
         guard let slot = client.db.lookupRead(args.bytes(1)) else { return client.reply.integer(bit == 1 ? -1 : 0) }
-        guard case .string(let bytes) = slot.pointee.value else { return client.error(ErrorReplies.wrongType) }
+        guard let bytes = slot.pointee.stringBytes else { return client.error(ErrorReplies.wrongType) }
         var bitRange: ClosedRange<Int>? = nil
         var endGiven = false
         switch args.count {
@@ -213,8 +210,8 @@ public enum BitmapCommands {
                 sources.append([])
                 continue
             }
-            guard case .string(let bytes) = slot.pointee.value else { return client.error(ErrorReplies.wrongType) }
-            sources.append(bytes)
+            guard let bytes = slot.pointee.stringBytes else { return client.error(ErrorReplies.wrongType) }
+            sources.append([UInt8](bytes))  // a copy: the destination may be one of them
         }
         let result = BitOps.combine(operation, sources)
         let destination = args.bytes(2)

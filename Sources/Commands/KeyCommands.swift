@@ -122,7 +122,7 @@ public enum KeyCommands {
 
     static func type(_ client: Client, _ args: CommandArguments) {
         guard let slot = inspect(client, args.bytes(1)) else { return client.reply.status("none") }
-        client.reply.status(slot.pointee.value.typeName)
+        client.reply.status(slot.pointee.typeName)
     }
 
     /// TOUCH records an access to each live key (a real read: hits and LRU/LFU).
@@ -150,8 +150,9 @@ public enum KeyCommands {
         }
         // The target's lookup or removal may have moved the source's record: find it again.
         guard let slot = db.keys.find(source) else { return client.error(ErrorReplies.noSuchKey) }
-        let record = db.remove(slot)
-        db.add(owned: [UInt8](target), record.value, expireAt: record.expireAt, meta: record.meta)
+        let record = db.take(slot)
+        db.add(target, string: record.stringBytes!, expireAt: record.expireAt, meta: record.meta)
+        record.release()
         db.modified(source)
         db.modified(target, countsAsDirty: false)  // Redis counts one change per rename
         if onlyIfAbsent { client.reply.integer(1) } else { client.reply.ok() }
@@ -205,8 +206,9 @@ public enum KeyCommands {
         // The two lookups are in different databases, so `slot` stays valid across them.
         guard let slot = sourceDB.lookupWrite(key) else { return client.reply.integer(0) }
         guard targetDB.lookupWrite(key) == nil else { return client.reply.integer(0) }
-        let record = sourceDB.remove(slot)
-        targetDB.add(owned: record.key, record.value, expireAt: record.expireAt, meta: record.meta)
+        let record = sourceDB.take(slot)
+        targetDB.add(key, string: record.stringBytes!, expireAt: record.expireAt, meta: record.meta)
+        record.release()
         sourceDB.modified(key)
         targetDB.modified(key, countsAsDirty: false)  // one change per move, as Redis counts
         client.reply.integer(1)

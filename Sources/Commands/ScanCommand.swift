@@ -110,7 +110,7 @@ extension KeyCommands {
                 }
                 let expireAt = slot.pointee.expireAt
                 step.append((slot.pointee.key, expireAt != 0 && expireAt <= now,
-                             typeFilter == nil ? "" : slot.pointee.value.typeName, slot.pointee.scanPosition))
+                             typeFilter == nil ? "" : slot.pointee.typeName, slot.pointee.scanPosition))
             }
             let stepEnd: UInt64? = next == 0 ? nil : next.bitReversed
             budget -= 1

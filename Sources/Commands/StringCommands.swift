@@ -73,7 +73,7 @@ public enum StringCommands {
     /// GET key.
     static func get(_ client: Client, _ args: CommandArguments) {
         guard let slot = client.db.lookupRead(args.bytes(1)) else { return client.reply.null() }
-        guard case .string(let bytes) = slot.pointee.value else { return client.error(ErrorReplies.wrongType) }
+        guard let bytes = slot.pointee.stringBytes else { return client.error(ErrorReplies.wrongType) }
         client.reply.bulk(bytes)
     }
 
@@ -84,7 +84,7 @@ public enum StringCommands {
             client.reply.null()
             return true
         }
-        guard case .string(let bytes) = slot.pointee.value else {
+        guard let bytes = slot.pointee.stringBytes else {
             client.error(ErrorReplies.wrongType)
             return false
         }
@@ -97,7 +97,7 @@ public enum StringCommands {
     /// SET key value [NX | XX] [GET] [EX s | PX ms | EXAT ts | PXAT ms-ts | KEEPTTL].
     static func set(_ client: Client, _ args: CommandArguments) {
         if args.count == 3 {
-            client.db.set(args.bytes(1), .string(args.array(2)))
+            client.db.set(args.bytes(1), string: args.bytes(2))
             client.reply.ok()
             return
         }
@@ -150,7 +150,7 @@ public enum StringCommands {
                 return
             }
         }
-        db.set(key, .string(args.array(valueIndex)), expireAt: expireAt, keepTTL: options.keepTTL)
+        db.set(key, string: args.bytes(valueIndex), expireAt: expireAt, keepTTL: options.keepTTL)
         // EXAT/PXAT in the past: the key is collected at once (and counted as expired, as
         // Redis does), rather than lingering until the next access.
         if expireAt != 0 && expireAt <= client.server.store.nowMillis { _ = db.find(key) }
@@ -168,7 +168,7 @@ public enum StringCommands {
         let db = client.db
         let key = args.bytes(1)
         guard let slot = db.lookupRead(key) else { return client.reply.null() }
-        guard case .string(let bytes) = slot.pointee.value else { return client.error(ErrorReplies.wrongType) }
+        guard let bytes = slot.pointee.stringBytes else { return client.error(ErrorReplies.wrongType) }
         var expireAt: Int64 = 0
         if let (kind, index) = options.expire {
             guard let at = ExpireOptions.absoluteMillis(client, args, index, kind, command: "getex") else { return }
@@ -193,7 +193,7 @@ public enum StringCommands {
         let db = client.db
         let key = args.bytes(1)
         guard let slot = db.lookupRead(key) else { return client.reply.null() }
-        guard case .string(let bytes) = slot.pointee.value else { return client.error(ErrorReplies.wrongType) }
+        guard let bytes = slot.pointee.stringBytes else { return client.error(ErrorReplies.wrongType) }
         client.reply.bulk(bytes)
         db.remove(slot)
         db.modified(key)
@@ -203,7 +203,7 @@ public enum StringCommands {
     static func getset(_ client: Client, _ args: CommandArguments) {
         let key = args.bytes(1)
         guard replyCurrentValue(client, key) else { return }
-        client.db.set(key, .string(args.array(2)))
+        client.db.set(key, string: args.bytes(2))
     }
 
     // MARK: - MSET, MSETNX, MGET
@@ -230,7 +230,7 @@ public enum StringCommands {
     static func storePairs(_ client: Client, _ args: CommandArguments) {
         let db = client.db
         for index in stride(from: 1, to: args.count, by: 2) {
-            db.set(args.bytes(index), .string(args.array(index + 1)))
+            db.set(args.bytes(index), string: args.bytes(index + 1))
         }
     }
 
@@ -239,7 +239,7 @@ public enum StringCommands {
         let db = client.db
         client.reply.arrayHeader(args.count - 1)
         for index in 1..<args.count {
-            if let slot = db.lookupRead(args.bytes(index)), case .string(let bytes) = slot.pointee.value {
+            if let slot = db.lookupRead(args.bytes(index)), let bytes = slot.pointee.stringBytes {
                 client.reply.bulk(bytes)
             } else {
                 client.reply.null()

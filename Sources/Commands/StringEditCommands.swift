@@ -18,15 +18,14 @@ enum StringEditCommands {
         let suffix = args.bytes(2)
         guard let slot = db.lookupWrite(key) else {
             // A new key gets the argument as SET would store it (not marked raw).
-            db.add(key, .string(args.array(2)))
+            db.add(key, string: args.bytes(2))
             db.modified(key)
             return client.reply.integer(suffix.count)
         }
         guard let length = StringMutation.length(slot) else { return client.error(ErrorReplies.wrongType) }
         guard fitsBulkLimit(client, length, suffix.count) else { return }
-        let newLength = StringMutation.mutate(slot) { bytes in
-            StringMutation.reserve(&bytes, for: length + suffix.count)
-            suffix.withMemoryRebound(to: UInt8.self) { bytes.append(contentsOf: $0) }
+        let newLength = StringMutation.edit(slot, growingTo: length + suffix.count) { bytes in
+            StringMutation.write(suffix, at: length, into: bytes)
         }
         db.modified(key)
         client.reply.integer(newLength)
@@ -35,7 +34,7 @@ enum StringEditCommands {
     /// STRLEN key: 0 for a missing key.
     static func strlen(_ client: Client, _ args: CommandArguments) {
         guard let slot = client.db.lookupRead(args.bytes(1)) else { return client.reply.integer(0) }
-        guard case .string(let bytes) = slot.pointee.value else { return client.error(ErrorReplies.wrongType) }
+        guard let bytes = slot.pointee.stringBytes else { return client.error(ErrorReplies.wrongType) }
         client.reply.integer(bytes.count)
     }
 
@@ -57,11 +56,11 @@ enum StringEditCommands {
             return client.error(ErrorReplies.notInteger)
         }
         guard let slot = client.db.lookupRead(args.bytes(1)) else { return client.reply.bulk([UInt8]()) }
-        guard case .string(let bytes) = slot.pointee.value else { return client.error(ErrorReplies.wrongType) }
+        guard let bytes = slot.pointee.stringBytes else { return client.error(ErrorReplies.wrongType) }
         guard let range = StringRange.resolve(start: start, end: end, length: bytes.count) else {
             return client.reply.bulk([UInt8]())
         }
-        client.reply.bulk(bytes[range])
+        client.reply.bulk(UnsafeRawBufferPointer(rebasing: bytes[range]))
     }
 
     /// SETRANGE key offset value: zero-pads up to offset; the new length.
@@ -76,7 +75,7 @@ enum StringEditCommands {
             guard fitsBulkLimit(client, offset, patch.count) else { return }
             // Exactly sized, like Redis's new string; growth slack only comes with edits.
             var bytes = StringMutation.zeros(offset + patch.count)
-            StringMutation.write(patch, at: offset, into: &bytes)
+            bytes.withUnsafeMutableBytes { StringMutation.write(patch, at: offset, into: $0) }
             let created = db.add(key, .string(bytes))
             created.pointee.meta |= KeyFlags.rawString
             db.modified(key)
@@ -85,8 +84,8 @@ enum StringEditCommands {
         guard let length = StringMutation.length(slot) else { return client.error(ErrorReplies.wrongType) }
         if patch.isEmpty { return client.reply.integer(length) }
         guard fitsBulkLimit(client, offset, patch.count) else { return }
-        let newLength = StringMutation.mutate(slot) { bytes in
-            StringMutation.write(patch, at: offset, into: &bytes)
+        let newLength = StringMutation.edit(slot, growingTo: offset + patch.count) { bytes in
+            StringMutation.write(patch, at: offset, into: bytes)
         }
         db.modified(key)
         client.reply.integer(newLength)
@@ -122,7 +121,7 @@ enum StringEditCommands {
         let slot = db.lookupWrite(key)
         var current = 0
         if let slot {
-            guard case .string(let bytes) = slot.pointee.value else { return client.error(ErrorReplies.wrongType) }
+            guard let bytes = slot.pointee.stringBytes else { return client.error(ErrorReplies.wrongType) }
             guard let value = StrictInteger.parse(bytes) else { return client.error(ErrorReplies.notInteger) }
             current = value
         }
@@ -151,7 +150,7 @@ enum StringEditCommands {
         let slot = db.lookupWrite(key)
         var current: LongDouble = 0
         if let slot {
-            guard case .string(let bytes) = slot.pointee.value else { return client.error(ErrorReplies.wrongType) }
+            guard let bytes = slot.pointee.stringBytes else { return client.error(ErrorReplies.wrongType) }
             guard let value = bytes.withUnsafeBytes({ DoubleFormat.parseLongDouble($0) }) else {
                 return client.error(ErrorReplies.notFloat)
             }
@@ -189,61 +188,28 @@ enum StringRange {
     }
 }
 
-/// In-place edits of a stored string without a copy-on-write copy.
+/// In-place edits of a stored string (its record grows with slack, as Redis's sds does).
 enum StringMutation {
-    /// The length of the string at `slot`, or nil when the value is not a string. (A
-    /// function, so that no reference to the array outlives the check: a live reference
-    /// would make the next in-place edit copy the whole string.)
+    /// The length of the string at `slot`, or nil when the value is not a string.
     static func length(_ slot: SlotPointer) -> Int? {
-        guard case .string(let bytes) = slot.pointee.value else { return nil }
+        slot.pointee.stringBytes?.count
+    }
+
+    /// Grows the string at `slot` (the caller checked it is a string) to at least `count`
+    /// bytes with zeros, runs `body` on all of its bytes and marks the key raw-encoded, as
+    /// Redis does for strings edited in place. Returns the new length.
+    @discardableResult
+    static func edit(_ slot: SlotPointer, growingTo count: Int, _ body: (UnsafeMutableRawBufferPointer) -> Void) -> Int {
+        let bytes = slot.pointee.growString(to: count)
+        body(bytes)
+        slot.pointee.meta |= KeyFlags.rawString
         return bytes.count
     }
 
-    /// Runs `body` on the bytes of the string at `slot` (the caller checked it is a
-    /// string) with the slot's reference released first, so the array is uniquely owned;
-    /// marks the key raw-encoded, as Redis does for strings edited in place. Returns the
-    /// new length.
-    @discardableResult
-    static func mutate(_ slot: SlotPointer, _ body: (inout [UInt8]) -> Void) -> Int {
-        guard case .string(var bytes) = slot.pointee.value else { return 0 }
-        slot.pointee.value = .string([])
-        body(&bytes)
-        let count = bytes.count
-        slot.pointee.value = .string(bytes)
-        slot.pointee.meta |= KeyFlags.rawString
-        return count
-    }
-
-    /// Copies `patch` at `offset`, growing `bytes` with zero bytes first if needed.
-    static func write(_ patch: UnsafeRawBufferPointer, at offset: Int, into bytes: inout [UInt8]) {
-        let needed = offset + patch.count
-        growZeroed(&bytes, to: needed)
-        bytes.withUnsafeMutableBytes { all in
-            UnsafeMutableRawBufferPointer(rebasing: all[offset..<needed]).copyMemory(from: patch)
-        }
-    }
-}
-
-extension StringMutation {
-    /// Makes room for `count` bytes the way Redis's sds does (greedy: double below 1 MB,
-    /// then 1 MB more), instead of Array's doubling, which would waste up to half of a
-    /// large string's memory.
-    static func reserve(_ bytes: inout [UInt8], for count: Int) {
-        guard bytes.capacity < count else { return }
-        let oneMB = 1 << 20
-        bytes.reserveCapacity(count < oneMB ? count * 2 : count + oneMB)
-    }
-
-    /// Extends `bytes` with zero bytes up to `count` (no-op when already as long).
-    static func growZeroed(_ bytes: inout [UInt8], to count: Int) {
-        let missing = count - bytes.count
-        guard missing > 0 else { return }
-        reserve(&bytes, for: count)
-        if missing <= 64 {
-            bytes.append(contentsOf: repeatElement(0, count: missing))
-        } else {
-            bytes.append(contentsOf: zeros(missing))
-        }
+    /// Copies `patch` at `offset` of `bytes` (which is long enough).
+    static func write(_ patch: UnsafeRawBufferPointer, at offset: Int, into bytes: UnsafeMutableRawBufferPointer) {
+        guard patch.count > 0 else { return }
+        (bytes.baseAddress! + offset).copyMemory(from: patch.baseAddress!, byteCount: patch.count)
     }
 
     /// `count` zero bytes, filled by memset (fast even in debug builds, where an

@@ -82,6 +82,9 @@ public enum KeyFlags {
     /// Read back for a command that is still waiting (for other keys): it stays in RAM
     /// until that command has run (ColdTier.pins).
     public static let pinned: UInt32 = 1 << 29
+    /// The key's record is shared with a demotion batch being written (DemotionBatch): it
+    /// is neither edited in place nor freed until the batch commits. Set with `demoting`.
+    public static let inBatch: UInt32 = 1 << 30
     /// The flags that describe a key's place in the tiers, not its value.
-    public static let tierFlags: UInt32 = diskCopy | clean | demoting | transient | pinned
+    public static let tierFlags: UInt32 = diskCopy | clean | demoting | transient | pinned | inBatch
 }

@@ -86,10 +86,9 @@ extension Store {
                         let expireAt = slot.pointee.expireAt
                         if expireAt != 0 && expireAt <= now { return }  // expired: nothing to keep
                         intoLog.openFrame()
-                        slot.pointee.key.withUnsafeBytes { key in
-                            LogRecord.appendSet(db: db.index, key: key, value: slot.pointee.value, expireAt: expireAt,
-                                                rawEncoding: meta & KeyFlags.rawString != 0, to: &intoLog.buffer)
-                        }
+                        LogRecord.appendSet(db: db.index, key: slot.pointee.keyBytes, string: slot.pointee.stringBytes!,
+                                            expireAt: expireAt, rawEncoding: meta & KeyFlags.rawString != 0,
+                                            to: &intoLog.buffer)
                         intoLog.closeFrame()
                     } else {
                         _ = tier.copyForCheckpoint(db, slot)

@@ -90,30 +90,43 @@ public final class Database {
 
     /// Creates a key that does not exist (the caller checked) and returns its slot.
     @discardableResult
-    public func add(_ key: UnsafeRawBufferPointer, _ value: Value, expireAt: Int64 = 0) -> SlotPointer {
-        add(owned: [UInt8](key), value, expireAt: expireAt)
+    public func add(_ key: UnsafeRawBufferPointer, _ value: Value, expireAt: Int64 = 0, meta: UInt32? = nil) -> SlotPointer {
+        value.withStringBytes { add(key, string: $0, expireAt: expireAt, meta: meta) }
     }
 
     @discardableResult
     public func add(owned key: [UInt8], _ value: Value, expireAt: Int64 = 0, meta: UInt32? = nil) -> SlotPointer {
+        key.withUnsafeBytes { add($0, value, expireAt: expireAt, meta: meta) }
+    }
+
+    /// Creates a string key that does not exist (the caller checked) from the bytes given.
+    @discardableResult
+    public func add(_ key: UnsafeRawBufferPointer, string: UnsafeRawBufferPointer, expireAt: Int64 = 0,
+                    meta: UInt32? = nil) -> SlotPointer {
         if expireAt != 0 { expiresCount += 1 }
         // A record moved from another key (RENAME, MOVE, COPY) has no RocksDB copy under
         // this name.
         let meta = (meta ?? AccessTracking.initialMeta(nowMillis: store.nowMillis, lfu: store.lfuPolicy))
             & ~KeyFlags.tierFlags
-        return keys.insert(key: key, hash: KeyHash.hash(key), value: value, expireAt: expireAt, meta: meta)
+        return keys.insert(key: key, hash: KeyHash.hash(key), value: string, expireAt: expireAt, meta: meta)
     }
 
     /// SET semantics: creates or overwrites `key` with `value`. The expiry becomes
     /// `expireAt` (0 = none) unless `keepTTL`. Signals the change.
     public func set(_ key: UnsafeRawBufferPointer, _ value: Value, expireAt: Int64 = 0, keepTTL: Bool = false) {
+        value.withStringBytes { set(key, string: $0, expireAt: expireAt, keepTTL: keepTTL) }
+    }
+
+    /// SET of a string value given as bytes (copied into the key's record).
+    public func set(_ key: UnsafeRawBufferPointer, string: UnsafeRawBufferPointer, expireAt: Int64 = 0,
+                    keepTTL: Bool = false) {
         if let slot = find(key) {
-            slot.pointee.value = value
+            slot.pointee.setString(string)
             slot.pointee.meta &= ~(KeyFlags.rawString | KeyFlags.clean)
             if !keepTTL { setExpiry(slot, expireAt) }
             touch(slot)
         } else {
-            add(key, value, expireAt: expireAt)
+            add(key, string: string, expireAt: expireAt)
         }
         modified(key)
     }
@@ -127,11 +140,16 @@ public final class Database {
         return true
     }
 
-    /// Removes the key at `slot` (the caller signals the change) and returns its record.
-    @discardableResult
-    public func remove(_ slot: SlotPointer) -> KeySlot {
+    /// Removes the key at `slot` (the caller signals the change).
+    public func remove(_ slot: SlotPointer) {
+        take(slot).release()
+    }
+
+    /// Removes the key at `slot` (the caller signals the change) and returns its slot
+    /// contents: the caller owns the record and releases it or inserts it again.
+    public func take(_ slot: SlotPointer) -> KeySlot {
         if slot.pointee.expireAt != 0 { expiresCount -= 1 }
-        let record = keys.remove(slot)
+        let record = keys.take(slot)
         if record.meta & (KeyFlags.diskCopy | KeyFlags.demoting) != 0 {
             store.tier?.deleteFromDisk(storageID: storageID, key: record.key)
         }
@@ -148,9 +166,10 @@ public final class Database {
 
     /// Deletes an expired key and signals it (WATCH sees an expiry as a change).
     func expire(_ slot: SlotPointer) {
-        let record = remove(slot)
+        let record = take(slot)
         store.stats.expiredKeys += 1
-        record.key.withUnsafeBytes { modified($0, countsAsDirty: false, logged: false) }
+        modified(record.keyBytes, countsAsDirty: false, logged: false)
+        record.release()
     }
 
     /// Records a change of `key`: aborts transactions watching it and counts one change for
@@ -197,10 +216,11 @@ public final class Database {
     func unload(_ slot: SlotPointer, hash knownHash: UInt64? = nil) {
         let expireAt = slot.pointee.expireAt
         if expireAt != 0 { expiresCount -= 1 }
-        let record = keys.remove(slot)
-        let hash = knownHash ?? KeyHash.hash(record.key)
+        let hash = knownHash ?? KeyHash.hash(slot.pointee.keyBytes)
+        let meta = slot.pointee.meta
+        keys.remove(slot)
         cold.insert(ColdIndex.fingerprint(hash), expirySeconds: ColdIndex.expirySeconds(expireAt),
-                    accessMeta: record.meta & AccessTracking.lruMask)
+                    accessMeta: meta & AccessTracking.lruMask)
     }
 
     /// The active expiry cycle removed these cold keys (it knows their fingerprints only):

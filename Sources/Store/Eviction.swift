@@ -122,10 +122,11 @@ extension Store {
         while toFree > 0 {
             guard let (db, slot) = nextVictim() else { return adding ? .outOfMemory : .proceed }
             toFree -= ColdTier.estimatedBytes(slot)
-            let record = db.remove(slot)
             stats.evictedKeys += 1
-            // Logged: the key is gone, as Redis propagates a DEL for an eviction.
-            record.key.withUnsafeBytes { db.modified($0, countsAsDirty: false) }
+            // Logged: the key is gone, as Redis propagates a DEL for an eviction (the log
+            // records the key's state after the command, so noting it first is the same).
+            db.modified(slot.pointee.keyBytes, countsAsDirty: false)
+            db.remove(slot)
         }
         sampledUsedMemory = usedMemoryForLimit()
         return .proceed

@@ -187,7 +187,7 @@ extension Store {
                     return
                 }
                 builder.append(storageID: storageID,
-                               fingerprint: ColdIndex.fingerprint(KeyHash.hash(slot.pointee.key)),
+                               fingerprint: ColdIndex.fingerprint(KeyHash.hash(slot.pointee.keyBytes)),
                                expirySeconds: ColdIndex.expirySeconds(slot.pointee.expireAt),
                                meta: meta & AccessTracking.lruMask)
             }

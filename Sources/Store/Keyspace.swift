@@ -6,13 +6,13 @@ import Darwin
 import CShims
 import Dispatch
 
-/// One key's record in the keyspace.
+/// One key's slot in the keyspace table.
 public struct KeySlot {
     /// Low 32 bits: the key's hash (0 = empty slot, 1 = deleted slot, real hashes >= 2).
     /// High 32 bits: metadata (`KeyMeta`): LRU clock or LFU counter and flags.
     @usableFromInline var hashAndMeta: UInt64
-    public var key: [UInt8]
-    public var value: Value
+    /// The key and its value (owned by the slot; nil only in empty and deleted slots).
+    public internal(set) var storage: UnsafeMutableRawPointer?
     /// Absolute expiry time in Unix milliseconds; 0 when the key has no expiry.
     public var expireAt: Int64
 
@@ -25,6 +25,61 @@ public struct KeySlot {
     @inlinable public var meta: UInt32 {
         get { UInt32(truncatingIfNeeded: hashAndMeta >> 32) }
         set { hashAndMeta = (hashAndMeta & 0xFFFF_FFFF) | (UInt64(newValue) << 32) }
+    }
+
+    @inlinable public var record: KeyRecord { KeyRecord(base: storage!) }
+
+    /// The key's bytes, valid until the slot changes.
+    @inlinable public var keyBytes: UnsafeRawBufferPointer { record.keyBytes }
+
+    /// A copy of the key.
+    public var key: [UInt8] { [UInt8](record.keyBytes) }
+
+    /// The value. Reading it copies a string's bytes (`stringBytes` does not); setting it
+    /// stores a copy.
+    public var value: Value {
+        get { .string([UInt8](record.valueBytes)) }
+        set { newValue.withStringBytes { setString($0) } }
+    }
+
+    /// The name TYPE reports (only strings exist so far).
+    public var typeName: String { "string" }
+
+    /// The bytes of the string value, valid until the slot changes; nil for other types.
+    @inlinable public var stringBytes: UnsafeRawBufferPointer? { record.valueBytes }
+
+    /// Replaces the value with a string holding a copy of `bytes`.
+    public mutating func setString(_ bytes: UnsafeRawBufferPointer) {
+        if meta & KeyFlags.inBatch != 0 {
+            storage = KeyRecord.make(key: record.keyBytes, value: bytes).base
+            leaveBatch()
+        } else {
+            storage = record.replacingValue(bytes).base
+        }
+    }
+
+    /// Grows the string value to at least `count` bytes (zero-filled, with slack for later
+    /// growth) and returns a writable view of all of it, valid until the slot changes.
+    public mutating func growString(to count: Int) -> UnsafeMutableRawBufferPointer {
+        if meta & KeyFlags.inBatch != 0 {
+            storage = KeyRecord.make(key: record.keyBytes, value: record.valueBytes).base
+            leaveBatch()
+        }
+        let grown = record.growingValue(to: count)
+        storage = grown.base
+        return grown.mutableValueBytes
+    }
+
+    /// The slot got a record of its own while its old one is being written by a demotion
+    /// batch: the batch frees the old one, and the key (changed) stays hot.
+    private mutating func leaveBatch() {
+        meta &= ~(KeyFlags.inBatch | KeyFlags.demoting | KeyFlags.clean)
+    }
+
+    /// Frees the record of a removed key, unless a demotion batch shares it (the batch
+    /// frees it when it commits).
+    public func release() {
+        if meta & KeyFlags.inBatch == 0 { record.free() }
     }
 }
 
@@ -84,7 +139,7 @@ public final class Keyspace {
                 let slot = slots + index
                 let state = UInt32(truncatingIfNeeded: slot.pointee.hashAndMeta)
                 if state == 0 { return nil }
-                if state == hash && Keyspace.equal(slot.pointee.key, key) { return slot }
+                if state == hash && slot.pointee.record.keyEquals(key) { return slot }
                 index = (index + 1) & mask
             }
         }
@@ -135,13 +190,6 @@ public final class Keyspace {
         return h < 2 ? h &+ 2 : h
     }
 
-    @inline(__always)
-    static func equal(_ stored: [UInt8], _ key: UnsafeRawBufferPointer) -> Bool {
-        stored.withUnsafeBytes { s in
-            s.count == key.count && (s.count == 0 || memcmp(s.baseAddress!, key.baseAddress!, s.count) == 0)
-        }
-    }
-
     // MARK: - Lookup
 
     /// The slot holding `key`, or nil. Does not look at expiry.
@@ -158,11 +206,11 @@ public final class Keyspace {
     // MARK: - Prefetching
 
     /*
-     A lookup costs two or three cache (and TLB) misses in a row: the slot, then the key's
-     bytes to compare, then the value's. A connection's pipelined commands are known before
-     they run, so their lookups can overlap instead (ConnectionHandler.prefetchKeys): first
-     every home slot is requested, then, once those have arrived, the key and value storage
-     of the matching slots. Prefetches never fault and change nothing.
+     A lookup costs two cache (and TLB) misses in a row: the slot, then the record with the
+     key to compare and the value. A connection's pipelined commands are known before they
+     run, so their lookups can overlap instead (ConnectionHandler.prefetchKeys): first every
+     home slot is requested, then, once those have arrived, the records of the matching
+     slots. Prefetches never fault and change nothing.
     */
 
     /// Starts loading the home slot of a key with this hash (main table only; during a
@@ -173,8 +221,9 @@ public final class Keyspace {
         strata_prefetch(UnsafeRawPointer(table.slots + (Int(h) & table.mask)))
     }
 
-    /// Starts loading the key and value storage of the slots whose hash matches (the slots
-    /// themselves should be in cache by now, from `prefetchSlot`).
+    /// Starts loading the record of the slot whose hash matches (the slot itself should be
+    /// in cache by now, from `prefetchSlot`): its first two cache lines, which hold the key
+    /// and the start of the value.
     public func prefetchRecord(hash: UInt64) {
         let h = Keyspace.hash32(hash)
         var index = Int(h) & table.mask
@@ -184,47 +233,56 @@ public final class Keyspace {
             let state = UInt32(truncatingIfNeeded: slot.pointee.hashAndMeta)
             if state == 0 { return }
             if state == h {
-                // The arrays' storage addresses, read as raw words: binding the arrays would
-                // retain them, touching the very memory being prefetched.
-                let raw = UnsafeRawPointer(slot)
-                strata_prefetch(raw.load(fromByteOffset: Keyspace.keyOffset, as: UnsafeRawPointer?.self))
-                strata_prefetch(raw.load(fromByteOffset: Keyspace.valueOffset, as: UnsafeRawPointer?.self))
+                if let record = slot.pointee.storage {
+                    strata_prefetch(UnsafeRawPointer(record))
+                    strata_prefetch(UnsafeRawPointer(record + 64))
+                }
                 return
             }
             index = (index + 1) & table.mask
         }
     }
 
-    /// Where a slot keeps the key's and the value's storage references. Both are one
-    /// word: an array, and a `Value` whose only case holds an array (checked at start).
-    static let keyOffset = MemoryLayout<KeySlot>.offset(of: \KeySlot.key)!
-    static let valueOffset: Int = {
-        precondition(MemoryLayout<[UInt8]>.size == 8 && MemoryLayout<Value>.size == 8,
-                     "prefetchRecord reads a key and a value as one storage word each")
-        return MemoryLayout<KeySlot>.offset(of: \KeySlot.value)!
-    }()
-
     // MARK: - Insert and remove
 
     /// Inserts a key that is known to be absent and returns its slot.
     @discardableResult
+    public func insert(key: UnsafeRawBufferPointer, hash: UInt64, value: UnsafeRawBufferPointer, expireAt: Int64 = 0,
+                       meta: UInt32 = 0) -> SlotPointer {
+        insert(KeyRecord.make(key: key, value: value), hash: hash, expireAt: expireAt, meta: meta)
+    }
+
+    @discardableResult
     public func insert(key: [UInt8], hash: UInt64, value: Value, expireAt: Int64 = 0, meta: UInt32 = 0) -> SlotPointer {
+        insert(KeyRecord.make(key: key, value: value), hash: hash, expireAt: expireAt, meta: meta)
+    }
+
+    /// Inserts a record (new, or from `take`) whose key is known to be absent; the keyspace
+    /// owns it from now on.
+    @discardableResult
+    public func insert(_ record: KeyRecord, hash: UInt64, expireAt: Int64, meta: UInt32) -> SlotPointer {
         if draining != nil { migrate(slots: Keyspace.migrationStepSlots) }
         if (table.used + table.tombstones + 1) * 4 > table.capacity * 3 { startResize(forAdding: 1) }
         let h = Keyspace.hash32(hash)
         let slot = table.freeSlot(hash: h)
-        slot.initialize(to: KeySlot(hashAndMeta: UInt64(h) | (UInt64(meta) << 32), key: key, value: value,
+        slot.initialize(to: KeySlot(hashAndMeta: UInt64(h) | (UInt64(meta) << 32), storage: record.base,
                                     expireAt: expireAt))
         table.used += 1
         count += 1
         return slot
     }
 
-    /// Removes the record at `slot` (from `find`) and returns it.
-    @discardableResult
-    public func remove(_ slot: SlotPointer) -> KeySlot {
+    /// Removes the key at `slot` (from `find`) and frees its record.
+    public func remove(_ slot: SlotPointer) {
+        take(slot).release()
+    }
+
+    /// Removes the key at `slot` and returns its slot contents: the caller owns the record
+    /// and must `release` it or insert it again.
+    public func take(_ slot: SlotPointer) -> KeySlot {
         let record = slot.move()
         slot.pointee.hashAndMeta = 1  // tombstone (a plain store: the slot is uninitialised)
+        slot.pointee.storage = nil
         if let draining, draining.contains(slot) {
             self.draining!.used -= 1
             self.draining!.tombstones += 1
@@ -267,7 +325,7 @@ public final class Keyspace {
     static func destroy(_ table: Table) {
         if table.used > 0 {
             for index in 0..<table.capacity where table.state(index) >= 2 {
-                (table.slots + index).deinitialize(count: 1)
+                (table.slots + index).pointee.release()
             }
         }
         TableMemory.release(UnsafeMutableRawPointer(table.slots), bytes: table.byteCount)
@@ -297,6 +355,7 @@ public final class Keyspace {
             if old.state(drainIndex) >= 2 {
                 let record = slot.move()
                 slot.pointee.hashAndMeta = 1
+                slot.pointee.storage = nil
                 old.used -= 1
                 old.tombstones += 1
                 let target = table.freeSlot(hash: record.hash32)

@@ -82,7 +82,7 @@ extension Store {
                 let key = UnsafeRawBufferPointer(rebasing: notes[(at + 5)..<(at + 5 + length)])
                 at += 5 + length
                 if let slot = db.keys.find(key), slot.pointee.expireAt == 0 || slot.pointee.expireAt > now {
-                    LogRecord.appendSet(db: db.index, key: key, value: slot.pointee.value,
+                    LogRecord.appendSet(db: db.index, key: key, string: slot.pointee.stringBytes!,
                                         expireAt: slot.pointee.expireAt,
                                         rawEncoding: slot.pointee.meta & KeyFlags.rawString != 0, to: &log.buffer)
                 } else {

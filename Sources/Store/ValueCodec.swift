@@ -108,12 +108,8 @@ public enum ValueCodec {
     /// `rawEncoding` records that a string was edited in place (see `KeyFlags.rawString`).
     public static func encode(_ value: Value, expireAt: Int64, compressionThreshold: Int,
                               rawEncoding: Bool = false) -> [UInt8] {
-        switch value {
-        case .string(let bytes):
-            return bytes.withUnsafeBytes {
-                encode(tag: tagString, payload: $0, expireAt: expireAt, compressionThreshold: compressionThreshold,
-                       extraFlags: rawEncoding ? flagRawEncoding : 0)
-            }
+        value.withStringBytes {
+            encode(string: $0, expireAt: expireAt, compressionThreshold: compressionThreshold, rawEncoding: rawEncoding)
         }
     }
 
@@ -121,17 +117,26 @@ public enum ValueCodec {
     /// records: no separate array, no compression on the execution thread).
     public static func appendUncompressed(_ value: Value, expireAt: Int64, rawEncoding: Bool,
                                           to out: inout [UInt8]) {
-        switch value {
-        case .string(let bytes):
-            let flags = (expireAt != 0 ? flagExpiry : 0) | (rawEncoding ? flagRawEncoding : 0)
-            out.append(version)
-            out.append(tagString)
-            out.append(flags)
-            if expireAt != 0 {
-                withUnsafeBytes(of: UInt64(bitPattern: expireAt).littleEndian) { out.append(contentsOf: $0) }
-            }
-            out.append(contentsOf: bytes)
+        value.withStringBytes { appendUncompressed(string: $0, expireAt: expireAt, rawEncoding: rawEncoding, to: &out) }
+    }
+
+    public static func appendUncompressed(string bytes: UnsafeRawBufferPointer, expireAt: Int64, rawEncoding: Bool,
+                                          to out: inout [UInt8]) {
+        let flags = (expireAt != 0 ? flagExpiry : 0) | (rawEncoding ? flagRawEncoding : 0)
+        out.append(version)
+        out.append(tagString)
+        out.append(flags)
+        if expireAt != 0 {
+            withUnsafeBytes(of: UInt64(bitPattern: expireAt).littleEndian) { out.append(contentsOf: $0) }
         }
+        out.append(contentsOf: bytes)
+    }
+
+    /// The encoding of a string value given as bytes.
+    public static func encode(string: UnsafeRawBufferPointer, expireAt: Int64, compressionThreshold: Int,
+                              rawEncoding: Bool = false) -> [UInt8] {
+        encode(tag: tagString, payload: string, expireAt: expireAt, compressionThreshold: compressionThreshold,
+               extraFlags: rawEncoding ? flagRawEncoding : 0)
     }
 
     static func encode(tag: UInt8, payload: UnsafeRawBufferPointer, expireAt: Int64,

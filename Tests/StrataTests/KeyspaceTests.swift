@@ -47,9 +47,10 @@ final class KeyspaceTests: XCTestCase {
         XCTAssertEqual(found?.pointee.value.stringBytes, Array("one".utf8))
         XCTAssertEqual(found?.pointee.expireAt, 1234)
         XCTAssertNil(find(ks, key(2)))
-        let record = ks.remove(found!)
+        let record = ks.take(found!)
         XCTAssertEqual(record.key, key(1))
         XCTAssertEqual(record.value.stringBytes, Array("one".utf8))
+        record.release()
         XCTAssertEqual(ks.count, 0)
         XCTAssertNil(find(ks, key(1)))
         // A reinserted key is found again (it may reuse the tombstone).

@@ -24,6 +24,8 @@ size_t strata_own_arena_allocated_bytes(void);
 /// Returns the calling thread's cached free blocks to its arena: jemalloc counts them as
 /// allocated until then (measured: megabytes after bursts of large replies).
 void strata_flush_thread_cache(void);
+/// The bytes a block from malloc can hold (its size class, at least what was asked).
+size_t strata_usable_size(void *block);
 
 /// Adds `delta` to the count of bytes in directly mapped keyspace tables.
 void strata_table_bytes_add(long delta);

@@ -1,0 +1,126 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import CShims
+
+/*
+ A hot key's name and value in one allocation:
+
+     [value length: UInt64][key length: UInt32][key bytes][value bytes]
+
+ Swift arrays cost a 32-byte header each, so a key and a string value as two arrays took
+ two allocations and 64 bytes of headers (275 bytes of RAM per 100-byte key at 1 M keys,
+ where Redis, which packs small strings with their object, takes 184). One block with a
+ 12-byte header costs one allocation, and a lookup that compares the key has the value's
+ first bytes in the same cache lines.
+
+ The record is plain memory, owned by the slot that points to it: `Keyspace` frees it when
+ the key is removed (or hands it over with `take`), and the table can move slots with a
+ plain copy. Only strings exist so far; a later data type adds a type tag to the header
+ and keeps a reference to its structure in the value part.
+*/
+public struct KeyRecord {
+    public let base: UnsafeMutableRawPointer
+
+    @usableFromInline static let valueCountOffset = 0
+    @usableFromInline static let keyCountOffset = 8
+    @usableFromInline static let headerBytes = 12
+
+    @inlinable init(base: UnsafeMutableRawPointer) { self.base = base }
+
+    /// A new record holding copies of `key` and `value`.
+    public static func make(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) -> KeyRecord {
+        // A key this long would need a query buffer of more than 4 GB.
+        precondition(key.count <= Int(UInt32.max), "key longer than 4 GB")
+        let base = malloc(headerBytes + key.count + value.count)!
+        base.storeBytes(of: UInt64(value.count), toByteOffset: valueCountOffset, as: UInt64.self)
+        base.storeBytes(of: UInt32(key.count), toByteOffset: keyCountOffset, as: UInt32.self)
+        if key.count > 0 { (base + headerBytes).copyMemory(from: key.baseAddress!, byteCount: key.count) }
+        if value.count > 0 {
+            (base + headerBytes + key.count).copyMemory(from: value.baseAddress!, byteCount: value.count)
+        }
+        return KeyRecord(base: base)
+    }
+
+    public static func make(key: [UInt8], value: Value) -> KeyRecord {
+        key.withUnsafeBytes { k in value.withStringBytes { v in make(key: k, value: v) } }
+    }
+
+    /// Frees the memory; the record must not be used afterwards.
+    public func free() { Glibc.free(base) }
+
+    @inlinable public var keyCount: Int {
+        Int(base.load(fromByteOffset: KeyRecord.keyCountOffset, as: UInt32.self))
+    }
+
+    @inlinable public var valueCount: Int {
+        Int(base.load(fromByteOffset: KeyRecord.valueCountOffset, as: UInt64.self))
+    }
+
+    /// The key's bytes, valid while the record lives.
+    @inlinable public var keyBytes: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: base + KeyRecord.headerBytes, count: keyCount)
+    }
+
+    /// The string value's bytes, valid while the record lives (and not replaced).
+    @inlinable public var valueBytes: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: base + KeyRecord.headerBytes + keyCount, count: valueCount)
+    }
+
+    /// A writable view of the value, for in-place edits that keep its length (SETBIT,
+    /// SETRANGE within the string, BITFIELD).
+    @inlinable public var mutableValueBytes: UnsafeMutableRawBufferPointer {
+        UnsafeMutableRawBufferPointer(start: base + KeyRecord.headerBytes + keyCount, count: valueCount)
+    }
+
+    /// True when the stored key equals `key`.
+    @inlinable
+    func keyEquals(_ key: UnsafeRawBufferPointer) -> Bool {
+        let count = keyCount
+        return count == key.count && (count == 0 || memcmp(base + KeyRecord.headerBytes, key.baseAddress!, count) == 0)
+    }
+
+    /// The same key with another value: a new record (this one is freed).
+    func replacingValue(_ value: UnsafeRawBufferPointer) -> KeyRecord {
+        let keyCount = self.keyCount
+        let total = KeyRecord.headerBytes + keyCount + value.count
+        // realloc keeps the header and the key, and often the block itself (same size class).
+        let base = realloc(self.base, total)!
+        base.storeBytes(of: UInt64(value.count), toByteOffset: KeyRecord.valueCountOffset, as: UInt64.self)
+        if value.count > 0 {
+            (base + KeyRecord.headerBytes + keyCount).copyMemory(from: value.baseAddress!, byteCount: value.count)
+        }
+        return KeyRecord(base: base)
+    }
+
+    /// The same record with the value grown to `count` bytes (new bytes zeroed; never
+    /// shrinks). In place when the block has room; otherwise reallocated with slack the
+    /// way Redis's sds grows (double below 1 MB, then 1 MB more), so that repeated APPENDs
+    /// and SETBITs cost amortised O(1), not a copy each.
+    func growingValue(to count: Int) -> KeyRecord {
+        let old = valueCount
+        guard count > old else { return self }
+        let start = KeyRecord.headerBytes + keyCount
+        var base = self.base
+        if start + count > strata_usable_size(base) {
+            let oneMB = 1 << 20
+            let target = count < oneMB ? count * 2 : count + oneMB
+            base = realloc(base, start + target)!
+        }
+        memset(base + start + old, 0, count - old)
+        base.storeBytes(of: UInt64(count), toByteOffset: KeyRecord.valueCountOffset, as: UInt64.self)
+        return KeyRecord(base: base)
+    }
+}
+
+extension Value {
+    /// Calls `body` with the bytes of a string value.
+    @inlinable
+    public func withStringBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        switch self {
+        case .string(let bytes): return try bytes.withUnsafeBytes(body)
+        }
+    }
+}
