@@ -61,10 +61,8 @@ public enum BitmapCommands {
                                    _ body: (UnsafeMutableRawBufferPointer, _ grown: Bool) -> Void) -> Bool {
         let db = client.db
         guard let slot = db.lookupWrite(key) else {
-            var bytes = StringMutation.zeros(minimumBytes)
-            bytes.withUnsafeMutableBytes { body($0, true) }
-            let created = db.add(key, .string(bytes))
-            created.pointee.meta |= KeyFlags.rawString
+            let created = db.add(key, zeroedString: minimumBytes)
+            body(created.pointee.record.mutableValueBytes, true)
             return true
         }
         guard StringMutation.length(slot) != nil else {

@@ -74,12 +74,10 @@ enum StringEditCommands {
             if patch.isEmpty { return client.reply.integer(0) }
             guard fitsBulkLimit(client, offset, patch.count) else { return }
             // Exactly sized, like Redis's new string; growth slack only comes with edits.
-            var bytes = StringMutation.zeros(offset + patch.count)
-            bytes.withUnsafeMutableBytes { StringMutation.write(patch, at: offset, into: $0) }
-            let created = db.add(key, .string(bytes))
-            created.pointee.meta |= KeyFlags.rawString
+            let created = db.add(key, zeroedString: offset + patch.count)
+            StringMutation.write(patch, at: offset, into: created.pointee.record.mutableValueBytes)
             db.modified(key)
-            return client.reply.integer(bytes.count)
+            return client.reply.integer(offset + patch.count)
         }
         guard let length = StringMutation.length(slot) else { return client.error(ErrorReplies.wrongType) }
         if patch.isEmpty { return client.reply.integer(length) }
@@ -210,15 +208,6 @@ enum StringMutation {
     static func write(_ patch: UnsafeRawBufferPointer, at offset: Int, into bytes: UnsafeMutableRawBufferPointer) {
         guard patch.count > 0 else { return }
         (bytes.baseAddress! + offset).copyMemory(from: patch.baseAddress!, byteCount: patch.count)
-    }
-
-    /// `count` zero bytes, filled by memset (fast even in debug builds, where an
-    /// element-by-element fill of a 512 MB bitmap takes minutes).
-    static func zeros(_ count: Int) -> [UInt8] {
-        [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
-            if count > 0 { memset(buffer.baseAddress!, 0, count) }
-            initialized = count
-        }
     }
 }
 

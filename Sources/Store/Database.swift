@@ -111,6 +111,15 @@ public final class Database {
         return keys.insert(key: key, hash: KeyHash.hash(key), value: string, expireAt: expireAt, meta: meta)
     }
 
+    /// Creates a string key of `count` zero bytes, exactly sized (SETBIT, SETRANGE and
+    /// BITFIELD on a missing key), marked raw-encoded as Redis marks strings built in place.
+    @discardableResult
+    public func add(_ key: UnsafeRawBufferPointer, zeroedString count: Int) -> SlotPointer {
+        let meta = AccessTracking.initialMeta(nowMillis: store.nowMillis, lfu: store.lfuPolicy) | KeyFlags.rawString
+        return keys.insert(KeyRecord.make(key: key, zeroedValueCount: count), hash: KeyHash.hash(key), expireAt: 0,
+                           meta: meta)
+    }
+
     /// SET semantics: creates or overwrites `key` with `value`. The expiry becomes
     /// `expireAt` (0 = none) unless `keepTTL`. Signals the change.
     public func set(_ key: UnsafeRawBufferPointer, _ value: Value, expireAt: Int64 = 0, keepTTL: Bool = false) {

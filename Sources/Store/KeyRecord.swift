@@ -44,6 +44,17 @@ public struct KeyRecord {
         return KeyRecord(base: base)
     }
 
+    /// A new record holding a copy of `key` and `count` zero bytes as its value (calloc:
+    /// a large block comes from fresh zero pages, untouched until written).
+    public static func make(key: UnsafeRawBufferPointer, zeroedValueCount count: Int) -> KeyRecord {
+        precondition(key.count <= Int(UInt32.max), "key longer than 4 GB")
+        let base = calloc(1, headerBytes + key.count + count)!
+        base.storeBytes(of: UInt64(count), toByteOffset: valueCountOffset, as: UInt64.self)
+        base.storeBytes(of: UInt32(key.count), toByteOffset: keyCountOffset, as: UInt32.self)
+        if key.count > 0 { (base + headerBytes).copyMemory(from: key.baseAddress!, byteCount: key.count) }
+        return KeyRecord(base: base)
+    }
+
     public static func make(key: [UInt8], value: Value) -> KeyRecord {
         key.withUnsafeBytes { k in value.withStringBytes { v in make(key: k, value: v) } }
     }
