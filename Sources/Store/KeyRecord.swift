@@ -18,7 +18,8 @@ import CShims
 
  The record is plain memory, owned by the slot that points to it: `Keyspace` frees it when
  the key is removed (or hands it over with `take`), and the table can move slots with a
- plain copy. Only strings exist so far; a later data type adds a type tag to the header
+ plain copy. The one exception: while a demotion batch writes the record to RocksDB, the
+ slot shares it with the batch (`KeyFlags.inBatch`, see DemotionBatch). Only strings exist so far; a later data type adds a type tag to the header
  and keeps a reference to its structure in the value part.
 */
 public struct KeyRecord {
@@ -32,24 +33,26 @@ public struct KeyRecord {
 
     /// A new record holding copies of `key` and `value`.
     public static func make(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) -> KeyRecord {
-        // A key this long would need a query buffer of more than 4 GB.
-        precondition(key.count <= Int(UInt32.max), "key longer than 4 GB")
-        let base = malloc(headerBytes + key.count + value.count)!
-        base.storeBytes(of: UInt64(value.count), toByteOffset: valueCountOffset, as: UInt64.self)
-        base.storeBytes(of: UInt32(key.count), toByteOffset: keyCountOffset, as: UInt32.self)
-        if key.count > 0 { (base + headerBytes).copyMemory(from: key.baseAddress!, byteCount: key.count) }
+        let record = allocate(key: key, valueCount: value.count, zeroed: false)
         if value.count > 0 {
-            (base + headerBytes + key.count).copyMemory(from: value.baseAddress!, byteCount: value.count)
+            (record.base + headerBytes + key.count).copyMemory(from: value.baseAddress!, byteCount: value.count)
         }
-        return KeyRecord(base: base)
+        return record
     }
 
     /// A new record holding a copy of `key` and `count` zero bytes as its value (calloc:
     /// a large block comes from fresh zero pages, untouched until written).
     public static func make(key: UnsafeRawBufferPointer, zeroedValueCount count: Int) -> KeyRecord {
+        allocate(key: key, valueCount: count, zeroed: true)
+    }
+
+    /// A block with the header and the key written; the value's bytes are the caller's.
+    private static func allocate(key: UnsafeRawBufferPointer, valueCount: Int, zeroed: Bool) -> KeyRecord {
+        // A key this long would need a query buffer of more than 4 GB.
         precondition(key.count <= Int(UInt32.max), "key longer than 4 GB")
-        let base = calloc(1, headerBytes + key.count + count)!
-        base.storeBytes(of: UInt64(count), toByteOffset: valueCountOffset, as: UInt64.self)
+        let size = headerBytes + key.count + valueCount
+        let base = (zeroed ? calloc(1, size) : malloc(size))!
+        base.storeBytes(of: UInt64(valueCount), toByteOffset: valueCountOffset, as: UInt64.self)
         base.storeBytes(of: UInt32(key.count), toByteOffset: keyCountOffset, as: UInt32.self)
         if key.count > 0 { (base + headerBytes).copyMemory(from: key.baseAddress!, byteCount: key.count) }
         return KeyRecord(base: base)
