@@ -65,12 +65,11 @@ public enum BitmapCommands {
             body(created.pointee.record.mutableValueBytes, true)
             return true
         }
-        guard StringMutation.length(slot) != nil else {
+        guard let length = StringMutation.length(slot) else {
             client.error(ErrorReplies.wrongType)
             return false
         }
-        let grown = StringMutation.length(slot)! < minimumBytes
-        StringMutation.edit(slot, growingTo: minimumBytes) { body($0, grown) }
+        StringMutation.edit(slot, growingTo: minimumBytes) { body($0, length < minimumBytes) }
         return true
     }
 

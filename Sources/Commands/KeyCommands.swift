@@ -192,7 +192,7 @@ public enum KeyCommands {
             targetDB.remove(existing)
         }
         let meta = flags | AccessTracking.initialMeta(nowMillis: store.nowMillis, lfu: store.lfuPolicy)
-        targetDB.add(owned: [UInt8](target), value, expireAt: expireAt, meta: meta)
+        targetDB.add(target, value, expireAt: expireAt, meta: meta)
         targetDB.modified(target)
         client.reply.integer(1)
     }

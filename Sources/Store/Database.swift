@@ -51,7 +51,12 @@ public final class Database {
     /// The live slot for `key`, or nil; deletes the key if it has expired. Does not count
     /// as an access (used by inspection commands: TYPE, TTL, EXISTS, OBJECT...).
     public func find(_ key: UnsafeRawBufferPointer) -> SlotPointer? {
-        guard let slot = keys.find(key) else { return nil }
+        find(key, hash: KeyHash.hash(key))
+    }
+
+    /// `find` with the key's hash already computed (SET hashes once for lookup and insert).
+    func find(_ key: UnsafeRawBufferPointer, hash: UInt64) -> SlotPointer? {
+        guard let slot = keys.find(key, hash: hash) else { return nil }
         if slot.pointee.expireAt != 0 && slot.pointee.expireAt <= store.nowMillis {
             expire(slot)
             return nil
@@ -94,21 +99,16 @@ public final class Database {
         value.withStringBytes { add(key, string: $0, expireAt: expireAt, meta: meta) }
     }
 
-    @discardableResult
-    public func add(owned key: [UInt8], _ value: Value, expireAt: Int64 = 0, meta: UInt32? = nil) -> SlotPointer {
-        key.withUnsafeBytes { add($0, value, expireAt: expireAt, meta: meta) }
-    }
-
     /// Creates a string key that does not exist (the caller checked) from the bytes given.
     @discardableResult
     public func add(_ key: UnsafeRawBufferPointer, string: UnsafeRawBufferPointer, expireAt: Int64 = 0,
-                    meta: UInt32? = nil) -> SlotPointer {
+                    meta: UInt32? = nil, hash: UInt64? = nil) -> SlotPointer {
         if expireAt != 0 { expiresCount += 1 }
         // A record moved from another key (RENAME, MOVE, COPY) has no RocksDB copy under
         // this name.
         let meta = (meta ?? AccessTracking.initialMeta(nowMillis: store.nowMillis, lfu: store.lfuPolicy))
             & ~KeyFlags.tierFlags
-        return keys.insert(key: key, hash: KeyHash.hash(key), value: string, expireAt: expireAt, meta: meta)
+        return keys.insert(key: key, hash: hash ?? KeyHash.hash(key), value: string, expireAt: expireAt, meta: meta)
     }
 
     /// Creates a string key of `count` zero bytes, exactly sized (SETBIT, SETRANGE and
@@ -129,13 +129,14 @@ public final class Database {
     /// SET of a string value given as bytes (copied into the key's record).
     public func set(_ key: UnsafeRawBufferPointer, string: UnsafeRawBufferPointer, expireAt: Int64 = 0,
                     keepTTL: Bool = false) {
-        if let slot = find(key) {
+        let hash = KeyHash.hash(key)
+        if let slot = find(key, hash: hash) {
             slot.pointee.setString(string)
             slot.pointee.meta &= ~(KeyFlags.rawString | KeyFlags.clean)
             if !keepTTL { setExpiry(slot, expireAt) }
             touch(slot)
         } else {
-            add(key, string: string, expireAt: expireAt)
+            add(key, string: string, expireAt: expireAt, hash: hash)
         }
         modified(key)
     }

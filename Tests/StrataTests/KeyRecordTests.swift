@@ -30,7 +30,7 @@ final class KeyRecordTests: XCTestCase {
         XCTAssertEqual(slot.pointee.key, bytes("k"))
         XCTAssertEqual(slot.pointee.value.stringBytes, long)
         bytes("x").withUnsafeBytes { slot.pointee.setString($0) }
-        XCTAssertEqual(ks.find(bytes("k").withUnsafeBytes { $0 })?.pointee.value.stringBytes, bytes("x"))
+        XCTAssertEqual(bytes("k").withUnsafeBytes { ks.find($0)?.pointee.value.stringBytes }, bytes("x"))
     }
 
     func testGrowStringZeroFillsAndLeavesSlack() {
