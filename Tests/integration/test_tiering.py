@@ -164,26 +164,40 @@ def test_cold_keys_expire_and_leave_dbsize(r):
     assert info_tiering(r)["cold_expired_keys"] >= 90
 
 
-def test_cold_expiry_reclaims_disk_space(server_factory):
-    srv = server_factory("--tiering-write-buffer-size", "1mb", "--hz", "50")
-    r = srv.client()
-    value = os.urandom(1000)
-    # Long enough for RocksDB to flush the values before they expire on a loaded machine
-    # (a value that has expired by its flush is dropped there, and the peak never comes).
-    ttl_ms = 4000
+def _write_expiring_cold_values(r, ttl_ms):
+    """Writes 20 MB of values with a TTL, demotes them and waits for RocksDB to hold them
+    on disk before they expire. Returns (peak SST bytes, time of writing) or None when the
+    values expired first (a value expired by its compaction is dropped there: the machine
+    was too slow for this TTL). Each value is different: 20 000 copies of one value compress
+    to less than a quarter in RocksDB's blocks, below the 5 MB this looks for."""
     written = time.time()
     pipe = r.pipeline(transaction=False)
     for i in range(20000):
-        pipe.set("x%d" % i, value, px=ttl_ms)
+        pipe.set("x%d" % i, os.urandom(1000), px=ttl_ms)
         if i % 1000 == 999:
             pipe.execute()
     pipe.execute()
     r.execute_command("TIER", "DEMOTE-ALL")
-    deadline = time.time() + 10
-    while info_tiering(r)["rocksdb_sst_bytes"] < 5_000_000 and time.time() < deadline:
+    while time.time() < written + ttl_ms / 1000:
+        peak = info_tiering(r)["rocksdb_sst_bytes"]
+        if peak >= 5_000_000:
+            return peak, written
         time.sleep(0.1)
-    peak = info_tiering(r)["rocksdb_sst_bytes"]
-    assert peak >= 5_000_000
+    return None
+
+
+def test_cold_expiry_reclaims_disk_space(server_factory):
+    srv = server_factory("--tiering-write-buffer-size", "1mb", "--hz", "50")
+    r = srv.client()
+    # A machine too slow to write 20 MB within the TTL retries with a longer one instead of
+    # failing on its speed.
+    for ttl_ms in (4000, 15000, 40000):
+        filled = _write_expiring_cold_values(r, ttl_ms)
+        if filled is not None:
+            break
+        r.flushall()
+    assert filled is not None, "the values never reached RocksDB's files before expiring"
+    peak, written = filled
     time.sleep(max(0.0, written + ttl_ms / 1000 - time.time()))
     deadline = time.time() + 30
     while time.time() < deadline:
