@@ -7,6 +7,17 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
     @inlinable
     public init(seed: UInt64) { state = seed }
 
+    /// The seed of stream `index` of a run seeded with `seed`. Hashed, not added: a state
+    /// moves by the golden gamma at each draw, so seeds a multiple of it apart (the old
+    /// `seed * gamma + index`) gave every run the same key sequence shifted by a draw or
+    /// two, and a "fresh" zipf run replayed the keys the previous one had made hot.
+    public static func streamSeed(_ seed: UInt64, _ index: Int) -> UInt64 {
+        var mixer = SplitMix64(seed: seed)
+        let base = mixer.next()
+        var stream = SplitMix64(seed: base ^ (UInt64(truncatingIfNeeded: index) &* 0xD1B5_4A32_D192_ED03))
+        return stream.next()
+    }
+
     @inlinable
     public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15

@@ -58,7 +58,7 @@ struct RocksDBGets: ParsableCommand {
         let stopAt = measureFrom + UInt64(duration * 1e9)
         let plans = (0..<threads).map { i in
             ReaderPlan(keys: keys, valueSize: valueSize, format: format, batch: multiget, verify: verify,
-                       seed: seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(i), measureFrom: measureFrom, stopAt: stopAt)
+                       seed: SplitMix64.streamSeed(seed, i), measureFrom: measureFrom, stopAt: stopAt)
         }
         let results = runReaders(count: threads) { runReader(db, plans[$0]) }
         report(results, seconds: Double(monotonicNanos() - measureFrom) / 1e9, db: db)

@@ -107,7 +107,7 @@ struct StrataLoad: ParsableCommand {
                 work = .load(lo..<hi)
             }
             return ClientPlan(work: work, pipeline: pipeline, valueSize: valueSize, keyFormat: format,
-                              verify: verify, seed: seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(i))
+                              verify: verify, seed: SplitMix64.streamSeed(seed, i))
         }
     }
 
