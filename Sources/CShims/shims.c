@@ -138,3 +138,7 @@ int strata_thread_nice(void) {
 size_t strata_usable_size(void *block) {
     return malloc_usable_size(block);
 }
+
+size_t strata_size_class(size_t size) {
+    return size == 0 ? 0 : nallocx(size, 0);
+}

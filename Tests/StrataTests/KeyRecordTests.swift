@@ -1,3 +1,4 @@
+import CShims
 import Store
 import XCTest
 
@@ -31,6 +32,22 @@ final class KeyRecordTests: XCTestCase {
         XCTAssertEqual(slot.pointee.value.stringBytes, long)
         bytes("x").withUnsafeBytes { slot.pointee.setString($0) }
         XCTAssertEqual(bytes("k").withUnsafeBytes { ks.find($0)?.pointee.value.stringBytes }, bytes("x"))
+    }
+
+    /// Overwriting with a value of the same size class reuses the block; a much smaller
+    /// value moves to a smaller block (no memory kept for a value that shrank).
+    func testSetStringReusesTheBlockOnlyForTheSameSizeClass() {
+        let ks = Keyspace()
+        let slot = insert(ks, "k", String(repeating: "a", count: 1000))
+        let block = slot.pointee.storage
+        let sameClass = [UInt8](repeating: 1, count: 1001)
+        sameClass.withUnsafeBytes { slot.pointee.setString($0) }
+        XCTAssertEqual(slot.pointee.storage, block)
+        XCTAssertEqual(slot.pointee.value.stringBytes, sameClass)
+        XCTAssertEqual(slot.pointee.key, bytes("k"))
+        bytes("tiny").withUnsafeBytes { slot.pointee.setString($0) }
+        XCTAssertEqual(slot.pointee.value.stringBytes, bytes("tiny"))
+        XCTAssertLessThan(strata_usable_size(slot.pointee.storage!), 64)
     }
 
     func testGrowStringZeroFillsAndLeavesSlack() {

@@ -26,6 +26,8 @@ size_t strata_own_arena_allocated_bytes(void);
 void strata_flush_thread_cache(void);
 /// The bytes a block from malloc can hold (its size class, at least what was asked).
 size_t strata_usable_size(void *block);
+/// The block size malloc would hand out for `size` bytes (its size class; no allocation).
+size_t strata_size_class(size_t size);
 
 /// Adds `delta` to the count of bytes in directly mapped keyspace tables.
 void strata_table_bytes_add(long delta);
