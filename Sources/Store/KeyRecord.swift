@@ -19,8 +19,9 @@ import CShims
  The record is plain memory, owned by the slot that points to it: `Keyspace` frees it when
  the key is removed (or hands it over with `take`), and the table can move slots with a
  plain copy. The one exception: while a demotion batch writes the record to RocksDB, the
- slot shares it with the batch (`KeyFlags.inBatch`, see DemotionBatch). Only strings exist so far; a later data type adds a type tag to the header
- and keeps a reference to its structure in the value part.
+ slot shares it with the batch (`KeyFlags.inBatch`, see DemotionBatch). Only strings
+ exist so far; a later data type adds a type tag to the header and keeps a reference to
+ its structure in the value part.
 */
 public struct KeyRecord {
     public let base: UnsafeMutableRawPointer
