@@ -19,6 +19,8 @@ public final class Client {
     /// "ip:port" of the peer and of our side.
     public let address: String
     public let localAddress: String
+    /// The socket's descriptor, as CLIENT LIST shows it (-1: none).
+    public var fd: Int32 = -1
     /// True for connections from a loopback address (protected mode, `local` settings).
     public let isLocal: Bool
     public let createdAt: Int64
@@ -55,6 +57,8 @@ public final class Client {
     public var sendOutOfBand: (ByteBuffer) -> Void = { _ in }
     /// Receive-buffer bytes waiting to be parsed (CLIENT LIST qbuf).
     public var queryBufferBytes: () -> Int = { 0 }
+    /// Reply bytes the socket has not taken yet (CLIENT LIST omem).
+    public var unsentReplyBytes: () -> Int = { 0 }
 
     public init(id: Int, server: ServerContext, address: String, localAddress: String, isLocal: Bool,
                 outputBuffer: ByteBuffer) {

@@ -173,7 +173,7 @@ public enum InfoCommand {
 
     static func clientLines(_ server: ServerContext) -> [(String, String)] {
         let maxInput = server.clients.values.map { $0.queryBufferBytes() }.max() ?? 0
-        let maxOutput = server.clients.values.map { $0.reply.buffer.readableBytes }.max() ?? 0
+        let maxOutput = server.clients.values.map { $0.reply.buffer.readableBytes + $0.unsentReplyBytes() }.max() ?? 0
         return [
             ("connected_clients", String(server.clients.count)), ("cluster_connections", "0"),
             ("maxclients", String(server.config.maxclients)),

@@ -127,9 +127,9 @@ enum Persistence {
 /// Connections whose replies wait for the log to be on disk (`appendfsync always`): each
 /// is told when the log's durable position moves.
 final class DurabilityGate {
-    private var waiting: [ConnectionHandler] = []
+    private var waiting: [Connection] = []
 
-    func wait(_ handler: ConnectionHandler) {
+    func wait(_ handler: Connection) {
         guard !handler.waitsForDurability else { return }
         handler.waitsForDurability = true
         waiting.append(handler)

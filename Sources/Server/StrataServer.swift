@@ -3,15 +3,14 @@ import Config
 import Dispatch
 import Logging
 import NIOCore
-import NIOPosix
 import Store
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /*
- The running server: one event loop runs every connection and every command, as Redis's
- main thread does, so commands are atomic without locks (FACTS.md: at pipeline 1 a second
+ The running server: one loop (ExecutionLoop) runs every connection and every command, as
+ Redis's main thread does, so commands are atomic without locks (FACTS.md: at pipeline 1 a second
  loop with a lock-striped table lost 15-30%; the client, not the server, is the
  bottleneck there). Background work (active expiry, incremental resizing) runs from a
  cron on the same loop, `hz` times per second, each step bounded in time.
@@ -19,8 +18,8 @@ import Glibc
 public final class StrataServer {
     public let context: ServerContext
     public let logger: Logger
-    private let group: MultiThreadedEventLoopGroup
-    private var channels: [Channel] = []
+    private let executionLoop: ExecutionLoop
+    private var listeners: [Listener] = []
     private var cron: RepeatedTask?
     private var signalSources: [DispatchSourceSignal] = []
     private let stopped: EventLoopPromise<Void>
@@ -31,14 +30,14 @@ public final class StrataServer {
     static let stallLogger = Logger(label: "strata.cron")
 
     /// The event loop that executes commands.
-    public var loop: EventLoop { group.next() }
+    public var loop: EventLoop { executionLoop }
 
     public init(config: ServerConfig, logger: Logger) {
-        self.group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        self.executionLoop = ExecutionLoop()
         self.context = ServerContext(config: config)
         self.logger = logger
-        self.stopped = group.next().makePromise()
-        self.context.eventLoop = group.next()
+        self.stopped = executionLoop.makePromise()
+        self.context.eventLoop = executionLoop
     }
 
     /// Binds every configured address and starts the cron. Throws when an address could
@@ -47,8 +46,9 @@ public final class StrataServer {
         do {
             try bindAndStart()
         } catch {
-            for channel in channels { try? channel.close().wait() }
-            channels.removeAll()
+            let listeners = self.listeners
+            try? loop.submit { for listener in listeners { listener.close() } }.wait()
+            self.listeners.removeAll()
             stopped.succeed(())
             throw error
         }
@@ -63,35 +63,22 @@ public final class StrataServer {
         let server = context
         let logger = self.logger
         let durability = self.durability
-        let bootstrap = ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: Int32(config.tcpBacklog))
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            // Connections are accepted once every address is bound (below): a client that
-            // reached the first address must not be served before the others exist.
-            .serverChannelOption(.autoRead, value: false)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelOption(.socketOption(.so_keepalive), value: config.tcpKeepalive > 0 ? 1 : 0)
-            // Fairness: one busy connection (a mass import) handles at most
-            // `readsPerEvent` x `maxReadBytes` before the loop serves the others, as
-            // Redis reads one buffer per event. 16 reads of up to 1 MB let a
-            // `redis-cli --pipe` import hold everyone else up for over 100 ms.
-            .childChannelOption(.maxMessagesPerRead, value: Network.readsPerEvent)
-            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(
-                minimum: 1024, initial: 16 * 1024, maximum: Network.maxReadBytes))
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
-                        ConnectionHandler(server: server, logger: logger, durability: durability))
-                }
-            }
+        let executionLoop = self.executionLoop
+        let accept = { (fd: Int32) in
+            Connection(fd: fd, loop: executionLoop, server: server, logger: logger, durability: durability).start()
+        }
         for address in config.bind {
             // "-addr" marks an optional address, as in redis.conf ("bind 127.0.0.1 -::1").
             let optional = address.hasPrefix("-") || address == "::1"
             let host = address.hasPrefix("-") ? String(address.dropFirst()) : address
             do {
-                let channel = try bootstrap.bind(host: host, port: config.port).wait()
-                channels.append(channel)
-                if let port = channel.localAddress?.port { context.listeningPort = port }
+                // Port 0 (tests) binds every address to the port the first one got.
+                let port = listeners.first?.port ?? config.port
+                let listener = try Listener(host: host, port: port, backlog: config.tcpBacklog,
+                                            keepaliveSeconds: config.tcpKeepalive, loop: executionLoop,
+                                            accepted: accept)
+                listeners.append(listener)
+                context.listeningPort = listener.port
             } catch {
                 if optional {
                     logger.warning("Could not bind \(host):\(config.port) (optional address): \(error)")
@@ -101,7 +88,7 @@ public final class StrataServer {
                 }
             }
         }
-        guard !channels.isEmpty else { throw StartupError("No address could be bound") }
+        guard !listeners.isEmpty else { throw StartupError("No address could be bound") }
         context.requestShutdown = { [weak self] request in
             guard let self else { return false }
             let save = request == .save || (request == .defaultMode && self.context.config.persistenceEnabled)
@@ -124,7 +111,8 @@ public final class StrataServer {
             return nil
         }
         // Clients come in only now that SHUTDOWN and CONFIG SET have their hooks.
-        for channel in channels { try channel.setOption(.autoRead, value: true).wait() }
+        let listeners = self.listeners
+        try loop.submit { for listener in listeners { listener.start() } }.wait()
         startCron()
         installSignalHandlers()
         logger.notice("Ready to accept connections tcp on port \(context.listeningPort)")
@@ -133,7 +121,7 @@ public final class StrataServer {
     /// Blocks until the server has stopped.
     public func waitUntilStopped() throws {
         try stopped.futureResult.wait()
-        try? group.syncShutdownGracefully()
+        executionLoop.stop()
     }
 
     /// CONFIG SET hz: the cron's period follows the new value.
@@ -179,8 +167,8 @@ public final class StrataServer {
         logger.notice("\(reason)")
         cron?.cancel()
         cron = nil
-        let closes = channels.map { $0.close() }
-        channels.removeAll()
+        for listener in listeners { listener.close() }
+        listeners.removeAll()
         for client in context.clients.values { client.closeConnection() }
         let pidfile = context.config.pidfile
         if !pidfile.isEmpty { unlink(pidfile) }
@@ -194,7 +182,8 @@ public final class StrataServer {
             logger.notice("Strata is now ready to exit, bye bye...")
             stopped.succeed(())
         }
-        EventLoopFuture.andAllComplete(closes, on: loop).whenComplete { _ in
+        // Connections close on the loop's next turn; the checkpoint starts after that.
+        loop.execute {
             store.logChanges()
             guard save, store.tier != nil else { return finish() }
             logger.notice("Saving the final checkpoint before exiting.")

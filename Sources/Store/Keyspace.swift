@@ -208,7 +208,7 @@ public final class Keyspace {
     /*
      A lookup costs two cache (and TLB) misses in a row: the slot, then the record with the
      key to compare and the value. A connection's pipelined commands are known before they
-     run, so their lookups can overlap instead (ConnectionHandler.prefetchKeys): first every
+     run, so their lookups can overlap instead (Connection.prefetchKeys): first every
      home slot is requested, then, once those have arrived, the records of the matching
      slots. Prefetches never fault and change nothing.
     */

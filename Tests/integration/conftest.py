@@ -411,10 +411,13 @@ def _parse_value(data, pos):
 class RawConnection:
     """A raw TCP connection that returns exact reply bytes."""
 
-    def __init__(self, host, port, timeout=5.0, source=None):
+    def __init__(self, host, port, timeout=5.0, source=None, receive_buffer=None):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if source is not None:
             self.sock.bind((source, 0))
+        if receive_buffer is not None:
+            # Before connecting, so that the advertised window is small from the start.
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
         self.sock.settimeout(timeout)
         self.sock.connect((host, port))
         self.timeout = timeout
@@ -594,9 +597,9 @@ class RawConnection:
 def raw_factory(server):
     conns = []
 
-    def make(port=None, host=None, source=None, timeout=5.0):
+    def make(port=None, host=None, source=None, timeout=5.0, receive_buffer=None):
         c = RawConnection(host or server.host, port or server.port,
-                          timeout=timeout, source=source)
+                          timeout=timeout, source=source, receive_buffer=receive_buffer)
         conns.append(c)
         return c
 

@@ -376,8 +376,8 @@ def test_cold_reads_run_at_tiering_io_nice(server_factory, r):
     # The event loop keeps the server's priority (the test runner's); the thread that read
     # the keys runs `nice` above it.
     base = os.nice(0)
-    assert [n for name, values in nices.items() if name.startswith("NIO-ELT") for n in values] == [base]
-    assert any(min(19, base + nice) in values for name, values in nices.items() if not name.startswith("NIO-ELT"))
+    assert [n for name, values in nices.items() if name == "strata-loop" for n in values] == [base]
+    assert any(min(19, base + nice) in values for name, values in nices.items() if name != "strata-loop")
 
 
 # --- memory that holds ----------------------------------------------------------------

@@ -1,6 +1,7 @@
 #ifndef STRATA_SHIMS_H
 #define STRATA_SHIMS_H
 #include <stddef.h>
+#include "sockets.h"
 
 /// Bytes allocated by the application (jemalloc stats.allocated, refreshed on each call).
 size_t strata_malloc_used_bytes(void);

@@ -1,0 +1,496 @@
+import CShims
+import Commands
+import Logging
+import NIOCore
+import RESP
+import Store
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/*
+ One client connection. The whole request path runs here, on the execution loop, with
+ the shape FACTS.md measured fastest: requests are parsed in place in the receive buffer,
+ replies go into one reused output buffer, and that buffer is written once per readiness
+ event, not once per command.
+
+ A command that cannot run yet (its keys are cold, later: it blocks) parks the
+ connection: the request stays unconsumed in `input`, reading continues into the same
+ buffer, and when the wait ends the same request is dispatched again. So pipelined
+ commands keep their order, and only this connection waits.
+
+ Replies are written straight from the reply buffer; bytes the socket does not take at
+ once move to `unsent`, and the connection waits for the socket to become writable
+ before it writes anything else, so replies keep their order.
+*/
+final class Connection: ExecutionLoop.Handler {
+    let fd: Int32
+    private let loop: ExecutionLoop
+    private let server: ServerContext
+    private let logger: Logger
+    private var client: Client!
+    /// Received bytes not yet consumed by a complete request.
+    private var input = Connection.emptyBuffer
+    private static let emptyBuffer = ByteBuffer()
+    private var parser: RequestParser
+    private var ranges: [Range<Int>] = []
+    /// Commands left before the pipelined input is looked ahead again (`prefetchKeys`).
+    private var prefetchedCommands = 0
+    private var scoutRanges: [Range<Int>] = []
+    /// Where the scouted commands' first arguments are in `input`, and their hashes.
+    private var prefetchKeyRanges: [Range<Int>] = []
+    private var prefetchHashes: [UInt64] = []
+    private var parked = false
+    /// No more requests are read or run; the connection closes once `unsent` is out.
+    private var closing = false
+    private var closed = false
+    /// The peer shut its side down: nothing more to read, replies still go out.
+    private var peerClosed = false
+    /// Reply bytes the socket did not take yet (it was full): sent when it is writable.
+    private var unsent = Connection.emptyBuffer
+    /// The readiness events the loop watches for (`updateInterest`).
+    private var interest = UInt32(STRATA_POLL_IN)
+    private let durability: DurabilityGate
+    /// appendfsync always: replies not sent yet because the log is not on disk up to the
+    /// commands they answer: (bytes of the reply buffer, log position they need), in order.
+    private var heldReplies: [(bytes: Int, position: UInt64, hasWrite: Bool)] = []
+    /// A close asked for while replies were held: done once they are sent.
+    private var closeWhenReleased = false
+    var waitsForDurability = false
+
+    init(fd: Int32, loop: ExecutionLoop, server: ServerContext, logger: Logger, durability: DurabilityGate) {
+        self.fd = fd
+        self.loop = loop
+        self.server = server
+        self.logger = logger
+        self.durability = durability
+        self.parser = RequestParser(limits: RequestLimits(maxBulkLength: server.config.protoMaxBulkLength))
+        ranges.reserveCapacity(16)
+    }
+
+    /// Registers the new connection with the loop, or refuses it (protected mode,
+    /// maxclients) with Redis's error text.
+    func start() {
+        let remote = Connection.address(fd, peer: true)
+        let isLocal = ProtectedMode.isLoopback(remote?.ip)
+        if server.config.protectedMode && server.config.requirepass.isEmpty && !isLocal {
+            return refuse(ProtectedMode.deniedReply)
+        }
+        if server.clients.count >= server.config.maxclients {
+            return refuse("-ERR max number of clients reached\r\n")
+        }
+        guard loop.register(fd, self) else {
+            Glibc.close(fd)
+            return
+        }
+        client = server.makeClient(address: Connection.describe(remote),
+                                   localAddress: Connection.describe(Connection.address(fd, peer: false)),
+                                   isLocal: isLocal,
+                                   outputBuffer: Connection.emptyBuffer)
+        client.fd = fd
+        let loop = self.loop
+        client.closeConnection = { [weak self] in
+            guard let self else { return }
+            loop.execute { [weak self] in self?.close() }
+        }
+        client.sendOutOfBand = { [weak self] bytes in
+            guard let self, let client = self.client, !self.closing else { return }
+            var bytes = bytes
+            self.borrowReplyBuffer()
+            client.reply.buffer.writeBuffer(&bytes)
+            self.flush()
+        }
+        client.queryBufferBytes = { [weak self] in self?.input.readableBytes ?? 0 }
+        client.unsentReplyBytes = { [weak self] in self?.unsent.readableBytes ?? 0 }
+    }
+
+    /// Writes `text` (best effort: it is short and the socket new) and closes.
+    private func refuse(_ text: String) {
+        server.stats.rejectedConnections += 1
+        var bytes = Array(text.utf8)
+        _ = Glibc.write(fd, &bytes, bytes.count)
+        Glibc.close(fd)
+    }
+
+    // MARK: Events
+
+    func pollEvent(_ events: UInt32) {
+        if events & UInt32(STRATA_POLL_OUT) != 0 { writeUnsent() }
+        guard events & UInt32(STRATA_POLL_IN | STRATA_POLL_HUP | STRATA_POLL_ERR) != 0, !closed else { return }
+        if !closing && !peerClosed {
+            readable()
+        } else if events & UInt32(STRATA_POLL_HUP | STRATA_POLL_ERR) != 0 {
+            abort()  // the peer is gone before it got what was left for it
+        }
+    }
+
+    /// What the loop watches the socket for: input until the connection closes, and
+    /// room to write while replies wait for it.
+    private func updateInterest() {
+        guard !closed else { return }
+        var events: UInt32 = closing || peerClosed ? 0 : UInt32(STRATA_POLL_IN)
+        if unsent.readableBytes > 0 { events |= UInt32(STRATA_POLL_OUT) }
+        if events != interest {
+            interest = events
+            loop.changeInterest(fd, events: events)
+        }
+    }
+
+    /// Reads what the socket has (at most `Network.readsPerEvent` reads, for fairness),
+    /// runs the complete requests and writes their replies.
+    private func readable() {
+        borrowReplyBuffer()
+        for _ in 0..<Network.readsPerEvent {
+            guard !closing else { break }
+            let wanted = prepareInputForRead()
+            let count = input.withUnsafeMutableWritableBytes { Glibc.read(fd, $0.baseAddress, wanted) }
+            if count > 0 {
+                input.moveWriterIndex(forwardBy: count)
+                server.stats.inputBytes += count
+                if input.readableBytes > server.config.clientQueryBufferLimit {
+                    logger.warning("Closing client that reached max query buffer length: \(client.address)")
+                    close()
+                    return
+                }
+                processInput()
+                if count < wanted { break }  // the socket is drained
+            } else if count == 0 {
+                // The peer closed (or half-closed): answer what it sent before, then
+                // close; a parked command finishes first (`park`).
+                peerClosed = true
+                flush()
+                if parked { updateInterest() } else { close() }
+                return
+            } else {
+                let error = errno
+                if error == EINTR { continue }
+                if error == EAGAIN || error == EWOULDBLOCK { break }
+                logger.debug("Connection error: \(String(cString: strerror(error)))")
+                close()
+                return
+            }
+        }
+        flush()
+    }
+
+    /// Makes room for one read and returns its size. An empty input borrows the loop's
+    /// shared receive buffer (`compactInput` gives it back), so idle connections hold no
+    /// receive buffer; a partial request keeps it, growing up to `maxReadBytes` a read.
+    private func prepareInputForRead() -> Int {
+        if input.capacity == 0 {
+            input = Connection.takeReceiveBuffer()
+        }
+        let wanted = input.readableBytes >= Connection.receiveBufferSize ? Network.maxReadBytes : Connection.receiveBufferSize
+        if input.writableBytes < wanted {
+            if !parser.isInsideRequest && !parked && input.readerIndex > 0 {
+                input.discardReadBytes()
+            }
+            input.reserveCapacity(minimumWritableBytes: wanted)
+        }
+        return input.writableBytes
+    }
+
+    static let receiveBufferSize = 16 * 1024
+    /// The receive buffer lent to whichever connection reads next (execution loop only).
+    nonisolated(unsafe) private static var sharedReceiveBuffer = ByteBufferAllocator().buffer(capacity: receiveBufferSize)
+
+    private static func takeReceiveBuffer() -> ByteBuffer {
+        var buffer = sharedReceiveBuffer
+        sharedReceiveBuffer = emptyBuffer
+        if buffer.capacity == 0 { buffer = ByteBufferAllocator().buffer(capacity: receiveBufferSize) }
+        return buffer
+    }
+
+    /// Parses and dispatches complete requests until the input runs out, the connection
+    /// parks, or it must close.
+    private func processInput() {
+        while !parked && !closing {
+            let request: ParsedRequest?
+            do {
+                request = try parser.next(input, ranges: &ranges, authenticated: client.authenticated)
+            } catch let error as ProtocolError {
+                protocolError(error)
+                return
+            } catch {
+                close()
+                return
+            }
+            guard let request else { break }
+            let arguments: CommandArguments
+            let end: Int
+            switch request {
+            case .empty(let next):
+                input.moveReaderIndex(to: next)
+                continue
+            case .command(let next):
+                // More bytes behind this command (pipelining): look ahead at the next ones.
+                // At pipeline 1 there are none, and the look-ahead's parse is not paid.
+                if prefetchedCommands <= 0 && next < input.writerIndex {
+                    prefetchedCommands = prefetchKeys()
+                }
+                prefetchedCommands -= 1
+                arguments = CommandArguments(buffer: input, ranges: ranges)
+                end = next
+            case .inline(let storage, let next):
+                arguments = CommandArguments(buffer: storage, ranges: ranges)
+                end = next
+            }
+            switch server.dispatch(client, arguments) {
+            case .completed:
+                input.moveReaderIndex(to: end)
+                if client.closeAfterReply {
+                    flush()
+                    close()
+                    return
+                }
+            case .parked(let ready):
+                park(until: ready)
+            }
+        }
+        compactInput()
+    }
+
+    /// Looks ahead at up to 32 complete commands in `input` (the one just parsed first)
+    /// and, when there are several, starts loading their keys' records (argument 1;
+    /// Keyspace, "Prefetching") so that the lookups overlap: at pipeline 16, GETs spent a
+    /// third of their time waiting for those loads one after another. Returns how many
+    /// commands it looked at (at least 1).
+    private func prefetchKeys() -> Int {
+        var view = input
+        var scout = parser
+        prefetchKeyRanges.removeAll(keepingCapacity: true)
+        var commands = 0
+        scouting: while commands < 32 {
+            guard let request = try? scout.next(view, ranges: &scoutRanges, authenticated: client.authenticated)
+            else { break }
+            switch request {
+            case .empty(let next):
+                view.moveReaderIndex(to: next)
+            case .command(let next):
+                commands += 1
+                if scoutRanges.count >= 2 { prefetchKeyRanges.append(scoutRanges[1]) }
+                view.moveReaderIndex(to: next)
+            case .inline:
+                break scouting  // telnet-style input: not worth it
+            }
+        }
+        // One command (pipeline 1): nothing to overlap, so nothing is hashed.
+        guard prefetchKeyRanges.count >= 2 else { return max(commands, 1) }
+        let keys = client.db.keys
+        prefetchHashes.removeAll(keepingCapacity: true)
+        input.withVeryUnsafeBytes { all in
+            for range in prefetchKeyRanges {
+                let hash = KeyHash.hash(UnsafeRawBufferPointer(rebasing: all[range]))
+                prefetchHashes.append(hash)
+                keys.prefetchSlot(hash: hash)
+            }
+        }
+        for hash in prefetchHashes { keys.prefetchRecord(hash: hash) }
+        return max(commands, 1)
+    }
+
+    private func park(until ready: EventLoopFuture<Void>) {
+        parked = true
+        // The request stays in `input`; the parser must start it again from its beginning.
+        parser.reset()
+        ready.hop(to: loop).whenComplete { [weak self] _ in
+            guard let self, !self.closing else { return }
+            self.parked = false
+            self.borrowReplyBuffer()
+            self.processInput()
+            self.flush()
+            if self.peerClosed && !self.parked { self.close() }
+        }
+    }
+
+    /// Keeps the input buffer from growing: drops consumed bytes once no request is in
+    /// progress (argument ranges of a partial request are absolute indices).
+    private func compactInput() {
+        if input.readableBytes == 0 && !parser.isInsideRequest {
+            // Give the receive buffer back for the next connection that reads, unless a
+            // large request grew it.
+            if input.capacity <= Network.maxReadBytes && Connection.sharedReceiveBuffer.capacity == 0 {
+                input.clear()
+                Connection.sharedReceiveBuffer = input
+            }
+            input = Connection.emptyBuffer
+        } else if !parser.isInsideRequest && !parked && input.readerIndex > 64 * 1024 {
+            input.discardReadBytes()
+        }
+    }
+
+    private func protocolError(_ error: ProtocolError) {
+        client.error("ERR Protocol error: \(error.message)")
+        flush()
+        close()
+    }
+
+    private func flush() {
+        guard let client, !closed else { return }
+        let pending = client.reply.buffer.readableBytes
+        guard pending > 0 else {
+            // Nothing to say (a partial request): the buffer goes back to the loop.
+            if client.reply.buffer.capacity > 0 && heldReplies.isEmpty { resetReplyBuffer(client) }
+            return
+        }
+        if let log = server.store.log, log.policy == .always {
+            let durable = log.durableEnd
+            let needsWrite = client.logPosition > durable
+            let needsRead = client.readLogPosition > durable && log.lastError == nil
+            if needsWrite || needsRead || !heldReplies.isEmpty {
+                // Sent once the log is on disk up to the commands answered (DurabilityGate).
+                if pending > (heldReplies.last?.bytes ?? 0) {
+                    heldReplies.append((pending, max(client.logPosition, client.readLogPosition), needsWrite))
+                }
+                if releaseHeldReplies() { durability.wait(self) }
+                return
+            }
+        }
+        send(pending)
+    }
+
+    /// Sends the held replies whose commands' log records are on disk now (and replies
+    /// to reads while the log is failing). Returns true when some must still wait.
+    func releaseHeldReplies() -> Bool {
+        guard client != nil, !closed else { return false }
+        let durable = server.store.log?.durableEnd ?? .max
+        let failing = server.store.log?.lastError != nil
+        var ready = 0
+        var released = 0
+        while released < heldReplies.count
+                && (heldReplies[released].position <= durable || (failing && !heldReplies[released].hasWrite)) {
+            ready = heldReplies[released].bytes
+            released += 1
+        }
+        if ready > 0 {
+            send(ready)
+            heldReplies.removeFirst(released)
+            for index in heldReplies.indices { heldReplies[index].bytes -= ready }
+        }
+        if heldReplies.isEmpty {
+            if closeWhenReleased { close() }
+            return false
+        }
+        return true
+    }
+
+    /// Writes the first `count` bytes of the reply buffer: straight from it when nothing
+    /// is waiting for the socket, else after what is.
+    private func send(_ count: Int) {
+        server.stats.outputBytes += count
+        if unsent.readableBytes == 0 {
+            let fd = self.fd
+            let written = client.reply.buffer.withUnsafeReadableBytes { Glibc.write(fd, $0.baseAddress, count) }
+            if written == count {
+                client.reply.buffer.moveReaderIndex(forwardBy: count)
+            } else if written < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR {
+                // The peer is gone (EPIPE, ECONNRESET): nothing more can be sent.
+                client.reply.buffer.moveReaderIndex(forwardBy: count)
+                return abort()
+            } else {
+                let taken = max(written, 0)
+                client.reply.buffer.moveReaderIndex(forwardBy: taken)
+                var rest = client.reply.buffer.readSlice(length: count - taken)!
+                unsent = ByteBufferAllocator().buffer(capacity: rest.readableBytes)
+                unsent.writeBuffer(&rest)
+                updateInterest()
+            }
+        } else {
+            var slice = client.reply.buffer.readSlice(length: count)!
+            unsent.writeBuffer(&slice)
+        }
+        if client.reply.buffer.readableBytes == 0 { resetReplyBuffer(client) }
+    }
+
+    /// The socket is writable again: sends what waited for it.
+    private func writeUnsent() {
+        while unsent.readableBytes > 0 {
+            let written = unsent.withUnsafeReadableBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if written > 0 {
+                unsent.moveReaderIndex(forwardBy: written)
+            } else if written < 0 && errno == EINTR {
+                continue
+            } else if written < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                return
+            } else {
+                return abort()
+            }
+        }
+        unsent = Connection.emptyBuffer
+        if closing && heldReplies.isEmpty {
+            abort()
+        } else {
+            updateInterest()
+        }
+    }
+
+    /// Gives the emptied reply buffer back to the loop for the next connection that
+    /// replies, unless one large reply grew it: kept, that memory would count against
+    /// maxmemory (an 8 MB MGET reply left 8 MB behind per connection, and writes got
+    /// -OOM with no key left to demote). So idle connections hold no reply buffer:
+    /// 300 connections with 16 KB each filled a 4 MB maxmemory before.
+    private func resetReplyBuffer(_ client: Client) {
+        if client.reply.buffer.capacity <= Connection.keptReplyCapacity
+            && Connection.sharedReplyBuffer.capacity == 0 {
+            client.reply.buffer.clear()
+            Connection.sharedReplyBuffer = client.reply.buffer
+        }
+        client.reply.buffer = Connection.emptyBuffer
+    }
+
+    /// Takes the loop's reply buffer before replies are written, if this connection has
+    /// none (one that holds replies back for the log keeps its own).
+    private func borrowReplyBuffer() {
+        guard let client, client.reply.buffer.capacity == 0 else { return }
+        if Connection.sharedReplyBuffer.capacity > 0 {
+            client.reply.buffer = Connection.sharedReplyBuffer
+            Connection.sharedReplyBuffer = Connection.emptyBuffer
+        } else {
+            client.reply.buffer = ByteBufferAllocator().buffer(capacity: Connection.replyBufferSize)
+        }
+    }
+
+    static let replyBufferSize = 16 * 1024
+    static let keptReplyCapacity = 256 * 1024
+    /// The reply buffer lent to whichever connection replies next (execution loop only).
+    nonisolated(unsafe) private static var sharedReplyBuffer = ByteBufferAllocator().buffer(capacity: replyBufferSize)
+
+    /// Stops serving the connection; it closes once the replies already due are sent.
+    private func close() {
+        guard !closed else { return }
+        if !heldReplies.isEmpty && !closeWhenReleased {
+            // QUIT after writes: their replies go first, once they are on disk.
+            closeWhenReleased = true
+            closing = true
+            return updateInterest()
+        }
+        closing = true
+        if unsent.readableBytes == 0 { abort() } else { updateInterest() }
+    }
+
+    /// Closes the socket now and forgets the client.
+    private func abort() {
+        guard !closed else { return }
+        closed = true
+        closing = true
+        loop.closeDescriptor(fd)
+        if let client { server.removeClient(client) }
+        // The client's closures hold this connection weakly; dropping the client and the
+        // buffers here frees them even while a parked command's future still holds us.
+        client = nil
+        input = Connection.emptyBuffer
+        unsent = Connection.emptyBuffer
+    }
+
+    static func address(_ fd: Int32, peer: Bool) -> (ip: String, port: Int)? {
+        var ip = [CChar](repeating: 0, count: 64)
+        var port: Int32 = 0
+        guard strata_socket_address(fd, peer ? 1 : 0, &ip, ip.count, &port) == 0 else { return nil }
+        return (String(cString: ip), Int(port))
+    }
+
+    static func describe(_ address: (ip: String, port: Int)?) -> String {
+        guard let address else { return "?:0" }
+        return "\(address.ip):\(address.port)"
+    }
+}
