@@ -204,9 +204,9 @@ public enum ClientCommands {
 
     /*
      One client as Redis's CLIENT LIST line describes it, field for field. Values Strata
-     does not track are reported as what they are here: no pub/sub (sub/psub/ssub 0), no
-     reply list (oll/omem 0; replies go straight to one buffer, whose size is rbs and
-     whose pending bytes are obl). fd is -1: SwiftNIO does not expose socket descriptors.
+     does not track are reported as what they are here: no pub/sub (sub/psub/ssub 0).
+     Replies go to one buffer (its size is rbs, its pending bytes obl); what the socket
+     did not take yet waits in one more (omem, and oll 1 while it holds any).
     */
     static func describe(_ target: Client, caller: Client) -> String {
         let now = Clock.nowMillis()

@@ -180,19 +180,21 @@ final class Connection: ExecutionLoop.Handler {
         if input.capacity == 0 {
             input = Connection.takeReceiveBuffer()
         }
-        let wanted = input.readableBytes >= Connection.receiveBufferSize ? Network.maxReadBytes : Connection.receiveBufferSize
+        let wanted = input.readableBytes >= Connection.receiveBufferSize
+            ? Network.maxReadBytes : Connection.receiveBufferSize
         if input.writableBytes < wanted {
             if !parser.isInsideRequest && !parked && input.readerIndex > 0 {
                 input.discardReadBytes()
             }
             input.reserveCapacity(minimumWritableBytes: wanted)
         }
-        return input.writableBytes
+        return min(input.writableBytes, Network.maxReadBytes)
     }
 
     static let receiveBufferSize = 16 * 1024
     /// The receive buffer lent to whichever connection reads next (execution loop only).
-    nonisolated(unsafe) private static var sharedReceiveBuffer = ByteBufferAllocator().buffer(capacity: receiveBufferSize)
+    nonisolated(unsafe) private static var sharedReceiveBuffer =
+        ByteBufferAllocator().buffer(capacity: receiveBufferSize)
 
     private static func takeReceiveBuffer() -> ByteBuffer {
         var buffer = sharedReceiveBuffer
@@ -453,7 +455,8 @@ final class Connection: ExecutionLoop.Handler {
     static let replyBufferSize = 16 * 1024
     static let keptReplyCapacity = 256 * 1024
     /// The reply buffer lent to whichever connection replies next (execution loop only).
-    nonisolated(unsafe) private static var sharedReplyBuffer = ByteBufferAllocator().buffer(capacity: replyBufferSize)
+    nonisolated(unsafe) private static var sharedReplyBuffer =
+        ByteBufferAllocator().buffer(capacity: replyBufferSize)
 
     /// Stops serving the connection; it closes once the replies already due are sent.
     private func close() {

@@ -11,12 +11,12 @@ import Glibc
  task, as Redis's main thread does.
 
  It replaces SwiftNIO's event loop and channel pipeline for client sockets. At pipeline 1
- every request costs one read and one write, the same system calls as Redis; what
- remained was user time, and about two thirds of Strata's was NIO's per-event machinery
- (pipeline traversal, pending-writes bookkeeping, reference counting): 4-5 us of ~6.5 us
- per GET against redis-server's ~4 us in all (perf, Benchmarks/RESULTS.md). Here a
- readable socket is read into a buffer, its commands run, and the replies are written
- with one write() straight away.
+ every request costs one read and one write, the same system calls as Redis; the
+ difference was user time: 6.3-6.9 us per GET against redis-server's 3.8-4.5, and perf
+ put most of Strata's in NIO's per-event machinery (pipeline traversal, pending-writes
+ bookkeeping) and the reference counting it does. Here a readable socket is read into a
+ buffer, its commands run, and the replies are written with one write() straight away:
+ 3.1-3.7 us (Benchmarks/RESULTS.md).
 
  It still conforms to NIO's `EventLoop`, so the rest of the code keeps using futures,
  promises and scheduled tasks on it (parking on a cold read, the log's group commit, the
@@ -41,13 +41,14 @@ final class ExecutionLoop: EventLoop, @unchecked Sendable {
     /// closed earlier in the same batch finds nil.
     private var handlers: [Handler?] = []
 
-    /// Tasks queued from other threads, under `lock`; `wakePending` saves a system call
-    /// per task while the loop has not picked the earlier ones up yet.
+    /// Queued tasks, under `lock`, in the order they were queued from whichever thread
+    /// (the cold tier relies on that order, as it did on NIO's). `wakePending` saves a
+    /// system call per task while the loop has not picked the earlier ones up yet.
     private let lock = NIOLock()
-    private var remoteTasks: [() -> Void] = []
+    private var tasks: [() -> Void] = []
     private var wakePending = false
-    /// Tasks queued from the loop itself.
-    private var localTasks: [() -> Void] = []
+    /// The other of the two task arrays that `runTasks` swaps (loop thread only).
+    private var spareTasks: [() -> Void] = []
     /// Scheduled tasks, latest first (the next one due is last).
     private var timers: [Timer] = []
     private var nextTimerID: UInt64 = 0
@@ -65,7 +66,7 @@ final class ExecutionLoop: EventLoop, @unchecked Sendable {
         pollFD = strata_poll_create()
         wakeFD = strata_wake_create()
         precondition(pollFD >= 0 && wakeFD >= 0, "epoll or eventfd could not be created")
-        _ = strata_poll_control(pollFD, 1, wakeFD, UInt32(STRATA_POLL_IN))
+        _ = strata_poll_control(pollFD, STRATA_POLL_ADD, wakeFD, UInt32(STRATA_POLL_IN))
         let box = Unmanaged.passRetained(self)
         var thread = pthread_t()
         let status = pthread_create(&thread, nil, { argument in
@@ -77,6 +78,7 @@ final class ExecutionLoop: EventLoop, @unchecked Sendable {
             return nil
         }, box.toOpaque())
         precondition(status == 0, "the execution thread could not be started")
+        pthread_detach(thread)  // `stop` waits for it through `finished`
         started.wait()
     }
 
@@ -88,20 +90,22 @@ final class ExecutionLoop: EventLoop, @unchecked Sendable {
     // MARK: Descriptors
 
     func register(_ fd: Int32, _ handler: Handler, events: UInt32 = UInt32(STRATA_POLL_IN)) -> Bool {
-        guard strata_poll_control(pollFD, 1, fd, events) == 0 else { return false }
+        guard strata_poll_control(pollFD, STRATA_POLL_ADD, fd, events) == 0 else { return false }
         let index = Int(fd)
-        if index >= handlers.count { handlers.append(contentsOf: repeatElement(nil, count: index + 1 - handlers.count)) }
+        if index >= handlers.count {
+            handlers.append(contentsOf: repeatElement(nil, count: index + 1 - handlers.count))
+        }
         handlers[index] = handler
         return true
     }
 
     func changeInterest(_ fd: Int32, events: UInt32) {
-        _ = strata_poll_control(pollFD, 3, fd, events)
+        _ = strata_poll_control(pollFD, STRATA_POLL_MODIFY, fd, events)
     }
 
     /// Forgets `fd` and closes it.
     func closeDescriptor(_ fd: Int32) {
-        _ = strata_poll_control(pollFD, 2, fd, 0)
+        _ = strata_poll_control(pollFD, STRATA_POLL_DELETE, fd, 0)
         if Int(fd) < handlers.count { handlers[Int(fd)] = nil }
         Glibc.close(fd)
     }
@@ -114,7 +118,7 @@ final class ExecutionLoop: EventLoop, @unchecked Sendable {
         defer { events.deallocate() }
         while running {
             var timeout: Int64 = -1
-            if !localTasks.isEmpty {
+            if lock.withLock({ !tasks.isEmpty }) {
                 timeout = 0
             } else if let next = timers.last {
                 let now = DispatchTime.now().uptimeNanoseconds
@@ -148,22 +152,17 @@ final class ExecutionLoop: EventLoop, @unchecked Sendable {
         }
     }
 
+    /// Runs the tasks queued so far; those they queue run on the next turn, after the
+    /// sockets.
     private func runTasks() {
-        if wakePending || !remoteTasks.isEmpty {
-            let tasks = lock.withLock { () -> [() -> Void] in
-                wakePending = false
-                let tasks = remoteTasks
-                remoteTasks.removeAll(keepingCapacity: true)
-                return tasks
-            }
-            for task in tasks { task() }
+        var due = spareTasks
+        lock.withLock {
+            swap(&due, &tasks)
+            wakePending = false
         }
-        if !localTasks.isEmpty {
-            // Tasks queued by these tasks run on the next turn, after the sockets.
-            let tasks = localTasks
-            localTasks.removeAll(keepingCapacity: true)
-            for task in tasks { task() }
-        }
+        for task in due { task() }
+        due.removeAll(keepingCapacity: true)
+        spareTasks = due
     }
 
     /// Stops the loop after its current turn and, called from another thread, waits for
@@ -190,16 +189,14 @@ final class ExecutionLoop: EventLoop, @unchecked Sendable {
     }
 
     func execute(_ task: @escaping @Sendable () -> Void) {
-        if inEventLoop {
-            localTasks.append(task)
-            return
+        // The loop itself needs no wake-up: it looks at the queue before it waits.
+        let wake = !inEventLoop
+        let signal = lock.withLock { () -> Bool in
+            tasks.append(task)
+            defer { if wake { wakePending = true } }
+            return wake && !wakePending
         }
-        let wake = lock.withLock { () -> Bool in
-            remoteTasks.append(task)
-            defer { wakePending = true }
-            return !wakePending
-        }
-        if wake { strata_wake_signal(wakeFD) }
+        if signal { strata_wake_signal(wakeFD) }
     }
 
     func scheduleTask<T>(deadline: NIODeadline, _ task: @escaping @Sendable () throws -> T) -> Scheduled<T> {

@@ -9,11 +9,12 @@ import Glibc
 #endif
 
 /*
- The running server: one loop (ExecutionLoop) runs every connection and every command, as
- Redis's main thread does, so commands are atomic without locks (FACTS.md: at pipeline 1 a second
- loop with a lock-striped table lost 15-30%; the client, not the server, is the
- bottleneck there). Background work (active expiry, incremental resizing) runs from a
- cron on the same loop, `hz` times per second, each step bounded in time.
+ The running server: one loop (ExecutionLoop) runs every connection and every command,
+ as Redis's main thread does, so commands are atomic without locks (FACTS.md: at
+ pipeline 1 a second loop with a lock-striped table lost 15-30%; the client, not the
+ server, is the bottleneck there). Background work (active expiry, incremental
+ resizing) runs from a cron on the same loop, `hz` times per second, each step bounded
+ in time.
 */
 public final class StrataServer {
     public let context: ServerContext
@@ -72,7 +73,9 @@ public final class StrataServer {
             let optional = address.hasPrefix("-") || address == "::1"
             let host = address.hasPrefix("-") ? String(address.dropFirst()) : address
             do {
-                // Port 0 (tests) binds every address to the port the first one got.
+                // Listening starts now, accepting only once every address is bound (below):
+                // a client that reached the first address must not be served before the
+                // others exist. Port 0 (tests) binds every address to the first one's port.
                 let port = listeners.first?.port ?? config.port
                 let listener = try Listener(host: host, port: port, backlog: config.tcpBacklog,
                                             keepaliveSeconds: config.tcpKeepalive, loop: executionLoop,
@@ -204,10 +207,13 @@ public final class StrataServer {
     }
 }
 
-/// Socket reading limits.
+/// Socket reading limits. Fairness: one busy connection (a mass import) handles at most
+/// `readsPerEvent` x `maxReadBytes` before the loop serves the others, as Redis reads one
+/// buffer per event; 16 reads of up to 1 MB let a `redis-cli --pipe` import hold everyone
+/// else up for over 100 ms.
 enum Network {
     /// Reads per readiness event and connection.
-    static let readsPerEvent: UInt = 2
+    static let readsPerEvent = 2
     /// Largest single read, in bytes.
     static let maxReadBytes = 64 * 1024
 }

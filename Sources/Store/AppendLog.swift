@@ -20,8 +20,8 @@ public enum FsyncPolicy: String {
  resulting states (see LogRecord.swift).
 
  Threads. The execution thread encodes records into `buffer`; the first record of an
- event-loop pass schedules a task that writes the buffer out (NIO runs it after the I/O
- events of the pass).
+ event-loop pass schedules a task that writes the buffer out (the loop runs it after
+ the I/O events of the pass).
  - `always`: the task hands the buffer to the log thread, which writes and fsyncs it, then
    reports back on the loop. While one write is in flight, the next passes' records
    collect in `buffer` and go in the next write: under load every fsync covers many passes

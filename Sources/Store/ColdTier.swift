@@ -29,8 +29,8 @@ public struct ColdTierStats {
  Threads. The execution thread never touches the disk. Demotion batches, deletes and the
  key listings of SCAN/KEYS/RANDOMKEY run on one serial *writer* queue, so they happen in
  the order the execution thread asked for them; point reads run on `tiering-io-threads`
- reader queues. Every result comes back as a task on the execution event loop, and NIO runs
- a loop's tasks in the order they were queued, so a listing sees every demotion that was
+ reader queues. Every result comes back as a task on the execution loop, which runs its
+ tasks in the order they were queued, so a listing sees every demotion that was
  committed before it and none that was committed after (those keys are still hot when the
  listing's command runs, and the hot side reports them).
 

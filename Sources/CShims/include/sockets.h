@@ -19,7 +19,13 @@ typedef struct {
 #define STRATA_POLL_HUP 0x010
 
 int strata_poll_create(void);
-/// Adds (op 1), changes (op 3) or removes (op 2) `fd`'s interest; returns 0 or -1 (errno).
+/// epoll_ctl's operations.
+#define STRATA_POLL_ADD 1
+#define STRATA_POLL_DELETE 2
+#define STRATA_POLL_MODIFY 3
+
+/// Adds, changes or removes `fd`'s interest (op: STRATA_POLL_ADD/MODIFY/DELETE); returns
+/// 0 or -1 (errno).
 int strata_poll_control(int poll_fd, int op, int fd, uint32_t events);
 /// Waits up to `timeout_nanos` (-1: forever) and copies at most `capacity` events out.
 /// Returns the count, or -1 (errno; EINTR is returned as 0).
