@@ -16,7 +16,7 @@ import Glibc
  put most of Strata's in NIO's per-event machinery (pipeline traversal, pending-writes
  bookkeeping) and the reference counting it does. Here a readable socket is read into a
  buffer, its commands run, and the replies are written with one write() straight away:
- 3.1-3.7 us (Benchmarks/RESULTS.md).
+ 2.4-3.7 us (Benchmarks/RESULTS.md).
 
  It still conforms to NIO's `EventLoop`, so the rest of the code keeps using futures,
  promises and scheduled tasks on it (parking on a cold read, the log's group commit, the
