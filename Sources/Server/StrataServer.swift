@@ -210,10 +210,12 @@ public final class StrataServer {
 /// Socket reading limits. Fairness: one busy connection (a mass import) handles at most
 /// `readsPerEvent` x `maxReadBytes` before the loop serves the others, as Redis reads one
 /// buffer per event; 16 reads of up to 1 MB let a `redis-cli --pipe` import hold everyone
-/// else up for over 100 ms.
+/// else up for over 100 ms. With one read (16 KB, up to 64 KB inside a large request)
+/// instead of two, a client pinging during a 10 M-key import saw p99 5.7 ms instead of
+/// 9-11, and the import was no slower (Benchmarks/RESULTS.md).
 enum Network {
     /// Reads per readiness event and connection.
-    static let readsPerEvent = 2
+    static let readsPerEvent = 1
     /// Largest single read, in bytes.
     static let maxReadBytes = 64 * 1024
 }
