@@ -218,13 +218,15 @@ public enum ClientCommands {
         let unsent = target.unsentReplyBytes()
         let total = queryBuffer + replyCapacity + multiMemory + unsent
         let fields: [(String, String)] = [
-            ("id", String(target.id)), ("addr", target.address), ("laddr", target.localAddress), ("fd", String(target.fd)),
+            ("id", String(target.id)), ("addr", target.address), ("laddr", target.localAddress),
+            ("fd", String(target.fd)),
             ("name", target.name), ("age", String((now - target.createdAt) / 1000)),
             ("idle", String(max(0, now - target.lastInteraction) / 1000)), ("flags", flags(target)),
             ("db", String(target.db.index)), ("sub", "0"), ("psub", "0"), ("ssub", "0"),
             ("multi", String(queued?.count ?? -1)), ("qbuf", String(queryBuffer)), ("qbuf-free", "0"),
             ("argv-mem", "0"), ("multi-mem", String(multiMemory)), ("rbs", String(replyCapacity)),
-            ("rbp", String(replyCapacity)), ("obl", String(pending)), ("oll", unsent > 0 ? "1" : "0"), ("omem", String(unsent)),
+            ("rbp", String(replyCapacity)), ("obl", String(pending)), ("oll", unsent > 0 ? "1" : "0"),
+            ("omem", String(unsent)),
             ("tot-mem", String(total)), ("events", (pending > 0 && target !== caller) || unsent > 0 ? "rw" : "r"),
             ("cmd", target.lastCommandName), ("user", "default"), ("redir", "-1"),
             ("resp", String(target.protocolVersion)),
