@@ -30,8 +30,7 @@ final class Connection: ExecutionLoop.Handler {
     private let logger: Logger
     private var client: Client!
     /// Received bytes not yet consumed by a complete request.
-    private var input = Connection.emptyBuffer
-    private static let emptyBuffer = ByteBuffer()
+    private var input = ByteBuffer()
     private var parser: RequestParser
     private var ranges: [Range<Int>] = []
     /// Commands left before the pipelined input is looked ahead again (`prefetchKeys`).
@@ -47,7 +46,7 @@ final class Connection: ExecutionLoop.Handler {
     /// The peer shut its side down: nothing more to read, replies still go out.
     private var peerClosed = false
     /// Reply bytes the socket did not take yet (it was full): sent when it is writable.
-    private var unsent = Connection.emptyBuffer
+    private var unsent = ByteBuffer()
     /// The readiness events the loop watches for (`updateInterest`).
     private var interest = UInt32(STRATA_POLL_IN)
     private let durability: DurabilityGate
@@ -86,7 +85,7 @@ final class Connection: ExecutionLoop.Handler {
         client = server.makeClient(address: Connection.describe(remote),
                                    localAddress: Connection.describe(Connection.address(fd, peer: false)),
                                    isLocal: isLocal,
-                                   outputBuffer: Connection.emptyBuffer)
+                                   outputBuffer: ByteBuffer())
         client.fd = fd
         let loop = self.loop
         client.closeConnection = { [weak self] in
@@ -178,10 +177,10 @@ final class Connection: ExecutionLoop.Handler {
     /// receive buffer; a partial request keeps it, growing up to `maxReadBytes` a read.
     private func prepareInputForRead() -> Int {
         if input.capacity == 0 {
-            input = Connection.takeReceiveBuffer()
+            input = Connection.receiveBuffers.lend()
         }
-        let wanted = input.readableBytes >= Connection.receiveBufferSize
-            ? Network.maxReadBytes : Connection.receiveBufferSize
+        let wanted = input.readableBytes >= Connection.receiveBuffers.size
+            ? Network.maxReadBytes : Connection.receiveBuffers.size
         if input.writableBytes < wanted {
             if !parser.isInsideRequest && !parked && input.readerIndex > 0 {
                 input.discardReadBytes()
@@ -191,17 +190,9 @@ final class Connection: ExecutionLoop.Handler {
         return min(input.writableBytes, Network.maxReadBytes)
     }
 
-    static let receiveBufferSize = 16 * 1024
     /// The receive buffer lent to whichever connection reads next (execution loop only).
-    nonisolated(unsafe) private static var sharedReceiveBuffer =
-        ByteBufferAllocator().buffer(capacity: receiveBufferSize)
-
-    private static func takeReceiveBuffer() -> ByteBuffer {
-        var buffer = sharedReceiveBuffer
-        sharedReceiveBuffer = emptyBuffer
-        if buffer.capacity == 0 { buffer = ByteBufferAllocator().buffer(capacity: receiveBufferSize) }
-        return buffer
-    }
+    nonisolated(unsafe) private static var receiveBuffers =
+        BufferLender(size: 16 * 1024, keptCapacity: Network.maxReadBytes)
 
     /// Parses and dispatches complete requests until the input runs out, the connection
     /// parks, or it must close.
@@ -309,13 +300,8 @@ final class Connection: ExecutionLoop.Handler {
     /// progress (argument ranges of a partial request are absolute indices).
     private func compactInput() {
         if input.readableBytes == 0 && !parser.isInsideRequest {
-            // Give the receive buffer back for the next connection that reads, unless a
-            // large request grew it.
-            if input.capacity <= Network.maxReadBytes && Connection.sharedReceiveBuffer.capacity == 0 {
-                input.clear()
-                Connection.sharedReceiveBuffer = input
-            }
-            input = Connection.emptyBuffer
+            // The receive buffer goes back for the next connection that reads.
+            Connection.receiveBuffers.giveBack(&input)
         } else if !parser.isInsideRequest && !parked && input.readerIndex > 64 * 1024 {
             input.discardReadBytes()
         }
@@ -332,7 +318,9 @@ final class Connection: ExecutionLoop.Handler {
         let pending = client.reply.buffer.readableBytes
         guard pending > 0 else {
             // Nothing to say (a partial request): the buffer goes back to the loop.
-            if client.reply.buffer.capacity > 0 && heldReplies.isEmpty { resetReplyBuffer(client) }
+            if client.reply.buffer.capacity > 0 && heldReplies.isEmpty {
+                Connection.replyBuffers.giveBack(&client.reply.buffer)
+            }
             return
         }
         if let log = server.store.log, log.policy == .always {
@@ -401,7 +389,9 @@ final class Connection: ExecutionLoop.Handler {
             var slice = client.reply.buffer.readSlice(length: count)!
             unsent.writeBuffer(&slice)
         }
-        if client.reply.buffer.readableBytes == 0 { resetReplyBuffer(client) }
+        if client.reply.buffer.readableBytes == 0 {
+            Connection.replyBuffers.giveBack(&client.reply.buffer)
+        }
     }
 
     /// The socket is writable again: sends what waited for it.
@@ -418,7 +408,7 @@ final class Connection: ExecutionLoop.Handler {
                 return abort()
             }
         }
-        unsent = Connection.emptyBuffer
+        unsent = ByteBuffer()
         if closing && heldReplies.isEmpty {
             abort()
         } else {
@@ -426,37 +416,19 @@ final class Connection: ExecutionLoop.Handler {
         }
     }
 
-    /// Gives the emptied reply buffer back to the loop for the next connection that
-    /// replies, unless one large reply grew it: kept, that memory would count against
-    /// maxmemory (an 8 MB MGET reply left 8 MB behind per connection, and writes got
-    /// -OOM with no key left to demote). So idle connections hold no reply buffer:
-    /// 300 connections with 16 KB each filled a 4 MB maxmemory before.
-    private func resetReplyBuffer(_ client: Client) {
-        if client.reply.buffer.capacity <= Connection.keptReplyCapacity
-            && Connection.sharedReplyBuffer.capacity == 0 {
-            client.reply.buffer.clear()
-            Connection.sharedReplyBuffer = client.reply.buffer
-        }
-        client.reply.buffer = Connection.emptyBuffer
-    }
-
     /// Takes the loop's reply buffer before replies are written, if this connection has
     /// none (one that holds replies back for the log keeps its own).
     private func borrowReplyBuffer() {
         guard let client, client.reply.buffer.capacity == 0 else { return }
-        if Connection.sharedReplyBuffer.capacity > 0 {
-            client.reply.buffer = Connection.sharedReplyBuffer
-            Connection.sharedReplyBuffer = Connection.emptyBuffer
-        } else {
-            client.reply.buffer = ByteBufferAllocator().buffer(capacity: Connection.replyBufferSize)
-        }
+        client.reply.buffer = Connection.replyBuffers.lend()
     }
 
-    static let replyBufferSize = 16 * 1024
-    static let keptReplyCapacity = 256 * 1024
     /// The reply buffer lent to whichever connection replies next (execution loop only).
-    nonisolated(unsafe) private static var sharedReplyBuffer =
-        ByteBufferAllocator().buffer(capacity: replyBufferSize)
+    /// One that a large reply grew is not kept: that memory would count against maxmemory
+    /// (an 8 MB MGET reply left 8 MB behind per connection, and writes got -OOM with no
+    /// key left to demote).
+    nonisolated(unsafe) private static var replyBuffers =
+        BufferLender(size: 16 * 1024, keptCapacity: 256 * 1024)
 
     /// Stops serving the connection; it closes once the replies already due are sent.
     private func close() {
@@ -481,8 +453,8 @@ final class Connection: ExecutionLoop.Handler {
         // The client's closures hold this connection weakly; dropping the client and the
         // buffers here frees them even while a parked command's future still holds us.
         client = nil
-        input = Connection.emptyBuffer
-        unsent = Connection.emptyBuffer
+        input = ByteBuffer()
+        unsent = ByteBuffer()
     }
 
     static func address(_ fd: Int32, peer: Bool) -> (ip: String, port: Int)? {
@@ -495,5 +467,40 @@ final class Connection: ExecutionLoop.Handler {
     static func describe(_ address: (ip: String, port: Int)?) -> String {
         guard let address else { return "?:0" }
         return "\(address.ip):\(address.port)"
+    }
+}
+
+/// One buffer that the execution loop lends to the connection it is serving, so that idle
+/// connections hold none (300 connections with a 16 KB reply buffer each filled the mixed
+/// mode's 4 MB maxmemory). A connection keeps what it borrowed only while it is part-way
+/// through a request or has replies waiting.
+struct BufferLender {
+    /// The capacity of a buffer lent.
+    let size: Int
+    /// A buffer given back larger than this (a large request or reply grew it) is freed.
+    let keptCapacity: Int
+    private var spare: ByteBuffer
+
+    init(size: Int, keptCapacity: Int) {
+        self.size = size
+        self.keptCapacity = keptCapacity
+        spare = ByteBufferAllocator().buffer(capacity: size)
+    }
+
+    /// The spare buffer, or a new one when it is out on loan.
+    mutating func lend() -> ByteBuffer {
+        guard spare.capacity > 0 else { return ByteBufferAllocator().buffer(capacity: size) }
+        var buffer = ByteBuffer()
+        swap(&buffer, &spare)
+        return buffer
+    }
+
+    /// Takes `buffer` back, emptied, and leaves a buffer without storage in its place.
+    mutating func giveBack(_ buffer: inout ByteBuffer) {
+        if buffer.capacity > 0 && buffer.capacity <= keptCapacity && spare.capacity == 0 {
+            buffer.clear()
+            swap(&buffer, &spare)
+        }
+        buffer = ByteBuffer()
     }
 }

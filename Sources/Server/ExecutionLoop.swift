@@ -155,7 +155,8 @@ final class ExecutionLoop: EventLoop, @unchecked Sendable {
     /// Runs the tasks queued so far; those they queue run on the next turn, after the
     /// sockets.
     private func runTasks() {
-        var due = spareTasks
+        var due: [() -> Void] = []
+        swap(&due, &spareTasks)  // a copy would share its storage: the next append would copy
         lock.withLock {
             swap(&due, &tasks)
             wakePending = false

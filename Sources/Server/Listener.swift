@@ -39,12 +39,9 @@ final class Listener: ExecutionLoop.Handler {
     func pollEvent(_ events: UInt32) {
         for _ in 0..<Listener.acceptsPerEvent where !closed {
             let connection = strata_accept(fd, keepaliveSeconds)
-            if connection == -1 { return }
-            if connection == -2 {
-                // Out of descriptors (EMFILE) and the like: the connection stays queued,
-                // as in Redis, and is retried on the next event.
-                return
-            }
+            // None waiting (-1), or out of descriptors (EMFILE) and the like (-2): then the
+            // connection stays queued, as in Redis, and is retried on the next event.
+            guard connection >= 0 else { return }
             accepted(connection)
         }
     }

@@ -105,7 +105,8 @@ public struct KeyRecord {
         // value) is written in place; asking realloc for that cost ~0.5 µs a SET in
         // jemalloc. Otherwise realloc keeps the header and the key, in a block of the new
         // size's class (smaller values move to smaller blocks).
-        let base = strata_size_class(total) == strata_usable_size(self.base) ? self.base : realloc(self.base, total)!
+        let sameClass = strata_size_class(total) == strata_usable_size(self.base)
+        let base = sameClass ? self.base : realloc(self.base, total)!
         base.storeBytes(of: UInt64(value.count), toByteOffset: KeyRecord.valueCountOffset, as: UInt64.self)
         if value.count > 0 {
             (base + KeyRecord.headerBytes + keyCount).copyMemory(from: value.baseAddress!, byteCount: value.count)
