@@ -37,6 +37,8 @@ public final class Client {
     public var coldListing: ColdListing?
     /// Keys read back for the command waiting to run (ColdTier.releasePins after it).
     public var coldPins: [RocksKey] = []
+    /// When this client's write started waiting for memory (monotonic ns; 0: it is not).
+    var memoryStallStart: UInt64 = 0
 
     public var isMonitor = false
     /// CLIENT NO-EVICT: exempt from client eviction (flag `e` in CLIENT LIST).

@@ -14,8 +14,11 @@ import Store
    they need are listed from RocksDB first and handed to the handler on the client.
 */
 extension ServerContext {
-    static let oomError = "OOM command not allowed when used memory > 'maxmemory'."
-
+    /// Memory is over the limit and the cold tier cannot take keys: RocksDB refused its
+    /// last write (a full disk). Every acknowledged key is still in RAM or on disk.
+    static func coldTierFullError(_ reason: String) -> String {
+        String(ErrorReplies.oom.dropLast()) + " and the cold tier cannot write to disk: \(reason)"
+    }
 
     /// The memory check for commands that add data.
     func memoryAdmission(_ client: Client, _ spec: CommandSpec) -> MemoryVerdict {

@@ -77,11 +77,25 @@ extension ServerContext {
             reject(client, spec, reason)
             return .completed
         }
-        switch memoryAdmission(client, spec) {
+        let verdict = memoryAdmission(client, spec)
+        if client.memoryStallStart != 0, !verdict.isWait {
+            store.writeStallMicros += Int((Clock.monotonicNanos() &- client.memoryStallStart) / 1000)
+            client.memoryStallStart = 0
+        }
+        switch verdict {
         case .proceed: break
-        case .wait(let ready): return .parked(ready: ready)
+        case .wait(let ready):
+            // Backpressure: this connection is not read until demotion has made room.
+            if client.memoryStallStart == 0 {
+                client.memoryStallStart = Clock.monotonicNanos()
+                store.writeStalls += 1
+            }
+            return .parked(ready: ready)
         case .outOfMemory:
-            reject(client, spec, ServerContext.oomError)
+            reject(client, spec, ErrorReplies.oom)
+            return .completed
+        case .diskFull(let reason):
+            reject(client, spec, ServerContext.coldTierFullError(reason))
             return .completed
         }
         if client.transaction != nil && !spec.flags.contains(.noQueue) {

@@ -153,6 +153,12 @@ public struct RequestParser {
         return .command(end: index)
     }
 
+    /// The buffer's first `count` bytes were discarded (all before the request in
+    /// progress): its resume index moves back with them; the caller moves its ranges.
+    public mutating func rebase(discarding count: Int) {
+        if pendingArguments > 0 { resumeIndex -= count }
+    }
+
     /// Forgets a partially parsed request (after an error, or when the client resets).
     public mutating func reset() {
         pendingArguments = 0

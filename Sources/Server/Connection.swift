@@ -116,18 +116,32 @@ final class Connection: ExecutionLoop.Handler {
     func pollEvent(_ events: UInt32) {
         if events & UInt32(STRATA_POLL_OUT) != 0 { writeUnsent() }
         guard events & UInt32(STRATA_POLL_IN | STRATA_POLL_HUP | STRATA_POLL_ERR) != 0, !closed else { return }
-        if !closing && !peerClosed {
+        if !closing && !peerClosed && !inputPaused {
             readable()
         } else if events & UInt32(STRATA_POLL_HUP | STRATA_POLL_ERR) != 0 {
-            abort()  // the peer is gone before it got what was left for it
+            abort()  // the peer is gone before it got what was left for it (or while paused)
         }
     }
 
-    /// What the loop watches the socket for: input until the connection closes, and
-    /// room to write while replies wait for it.
+    /// True while the connection is parked with enough input behind its parked request:
+    /// it is not read until the request has run. This is the backpressure a write waiting
+    /// for memory needs (a `redis-cli --pipe` import kept being read while its SET waited
+    /// for demotion, and its query buffer, which counts against maxmemory, grew by 64 KB
+    /// an event until memory could not come down and writes got -OOM); a command parked
+    /// on a cold read waits the same way. The kernel's socket buffers then fill and the
+    /// client's own writes block, as they do against a busy redis-server.
+    private var inputPaused: Bool { parked && input.readableBytes >= Connection.parkedInputLimit }
+
+    /// Input a parked connection may hold before reading stops (the parked request
+    /// included).
+    static let parkedInputLimit = Network.maxReadBytes
+
+    /// What the loop watches the socket for: input until the connection closes (paused
+    /// while a parked command has enough input behind it), and room to write while
+    /// replies wait for it. Hang-ups and errors are reported whatever is asked for.
     private func updateInterest() {
         guard !closed else { return }
-        var events: UInt32 = closing || peerClosed ? 0 : UInt32(STRATA_POLL_IN)
+        var events: UInt32 = closing || peerClosed || inputPaused ? 0 : UInt32(STRATA_POLL_IN)
         if unsent.readableBytes > 0 { events |= UInt32(STRATA_POLL_OUT) }
         if events != interest {
             interest = events
@@ -140,7 +154,7 @@ final class Connection: ExecutionLoop.Handler {
     private func readable() {
         borrowReplyBuffer()
         for _ in 0..<Network.readsPerEvent {
-            guard !closing else { break }
+            guard !closing && !inputPaused else { break }
             let wanted = prepareInputForRead()
             let count = input.withUnsafeMutableWritableBytes { Glibc.read(fd, $0.baseAddress, wanted) }
             if count > 0 {
@@ -170,6 +184,7 @@ final class Connection: ExecutionLoop.Handler {
             }
         }
         flush()
+        updateInterest()
     }
 
     /// Makes room for one read and returns its size. An empty input borrows the loop's
@@ -182,8 +197,17 @@ final class Connection: ExecutionLoop.Handler {
         let wanted = input.readableBytes >= Connection.receiveBuffers.size
             ? Network.maxReadBytes : Connection.receiveBuffers.size
         if input.writableBytes < wanted {
-            if !parser.isInsideRequest && !parked && input.readerIndex > 0 {
+            // Drop what earlier requests used, also in the middle of a request: a stream of
+            // pipelined SETs seldom ends a read on a request boundary, and a buffer that
+            // only discarded there grew by doubling to tens of MB (counted in maxmemory)
+            // while holding a few KB of input.
+            let consumed = input.readerIndex
+            if consumed > 0 {
                 input.discardReadBytes()
+                parser.rebase(discarding: consumed)
+                if parser.isInsideRequest {
+                    for index in ranges.indices { ranges[index] = (ranges[index].lowerBound - consumed)..<(ranges[index].upperBound - consumed) }
+                }
             }
             input.reserveCapacity(minimumWritableBytes: wanted)
         }
@@ -292,7 +316,7 @@ final class Connection: ExecutionLoop.Handler {
             self.borrowReplyBuffer()
             self.processInput()
             self.flush()
-            if self.peerClosed && !self.parked { self.close() }
+            if self.peerClosed && !self.parked { self.close() } else { self.updateInterest() }
         }
     }
 

@@ -89,6 +89,12 @@ public final class ColdTier {
     public internal(set) var inFlightBytes = 0
     /// Commands waiting for memory, woken by the next commit.
     var memoryWaiters: [EventLoopPromise<Void>] = []
+    /// RocksDB's error for the last demotion batch, if it failed (a full disk); cleared by
+    /// the next batch that is written. While it is set and memory is over the limit,
+    /// writes are refused with `diskFullError` instead of waiting for room that cannot come.
+    public internal(set) var lastWriteError: String?
+    /// When that batch failed (monotonic ns): demotion is tried again a second later.
+    var lastWriteFailure: UInt64 = 0
     /// Recent cold-read latencies in microseconds (for INFO's p50/p99).
     var readLatencies = LatencySamples(capacity: 4096)
     /// Recent cold reads, for `tiering-promote second-touch`.

@@ -121,7 +121,7 @@ extension ColdTier {
         write = ColdBatch()
         let storage = self.storage
         let log = self.log
-        let encodeAndWrite: @Sendable () -> Bool = {
+        let encodeAndWrite: @Sendable () -> String? = {
             var (items, write) = job.value
             log?.waitWritten(logPosition)
             // In key order: RocksDB's memtable (a skip list) inserts a sorted run from where
@@ -141,32 +141,39 @@ extension ColdTier {
             }
             do {
                 try storage.write(write)
-                return true
+                return nil
             } catch {
-                return false
+                return "\(error)"
             }
         }
         if wait {
             log?.submit(force: true)  // the writer waits for those records: hand them over
-            let written = writer.sync(execute: encodeAndWrite)
-            commit(items, written: written)
+            let failure = writer.sync(execute: encodeAndWrite)
+            commit(items, failure: failure)
         } else {
             let loop = self.loop
             let nice = ioNice
             writer.async {
                 strata_set_thread_nice(nice)
-                let written = encodeAndWrite()
-                loop.execute { [self] in self.commit(job.value.0, written: written) }
+                let failure = encodeAndWrite()
+                loop.execute { [self] in self.commit(job.value.0, failure: failure) }
             }
         }
     }
 
-    /// Back on the execution thread after a batch was written.
-    func commit(_ items: DemotionBatch, written: Bool) {
+    /// Back on the execution thread after a batch was written (`failure`: RocksDB's error).
+    func commit(_ items: DemotionBatch, failure: String?) {
+        let written = failure == nil
         inFlightBatches -= 1
         inFlightKeys -= items.leavingKeys
         inFlightBytes -= items.bytes
-        if !written { stats.writeErrors += 1 }
+        if let failure {
+            stats.writeErrors += 1
+            lastWriteError = String(failure.map { $0 == "\n" || $0 == "\r" ? " " : $0 })
+            lastWriteFailure = Clock.monotonicNanos()
+        } else {
+            lastWriteError = nil
+        }
         store.batchCommitted(written: written, checkpointItems: items.checkpointItems)
         // Memory is about to drop: the next check must read it again, not act on a sample
         // taken while these keys were still in RAM (that over-demoted by tens of MB).

@@ -41,6 +41,14 @@ public enum MemoryVerdict {
     case wait(EventLoopFuture<Void>)
     /// Over the limit and nothing can be freed: Redis's -OOM error.
     case outOfMemory
+    /// Over the limit, and the cold tier's last write failed (RocksDB's error): the disk is
+    /// full or failing, so no key can leave RAM until it has room again.
+    case diskFull(String)
+
+    public var isWait: Bool {
+        if case .wait = self { return true }
+        return false
+    }
 }
 
 extension Store {
@@ -92,6 +100,7 @@ extension Store {
                                        2 * config.tieringDemoteBatchBytes / perKey)
                 let victims = keysToDemote > 0
                     ? demoteVictims(tier, count: keysToDemote, deadline: now &+ 1_000_000) : 0
+                lastDemotionVictims = victims
                 // While a batch is being written the next one fills up, and goes when that
                 // write commits (or when it is full): the writer's cost per key falls
                 // steeply with the batch's size (RocksDB's memtable inserts a sorted run
@@ -106,6 +115,10 @@ extension Store {
             // back while they are flagged) free memory once written: wait for that.
             if !tier.batch.isEmpty && tier.inFlightBatches == 0 { tier.flushDemotions() }
             if tier.inFlightBatches > 0 { return .wait(tier.waitForMemory()) }
+            // The disk refused the last batch: say so, and try again a second later.
+            if let error = tier.lastWriteError, now &- tier.lastWriteFailure < 1_000_000_000 {
+                return .diskFull(error)
+            }
             // Nothing is being written: the victims left RAM at once (their RocksDB copy
             // was current) or there were none. Measure exactly (freed blocks cached by the
             // thread count until flushed) and demote again while that helps.
@@ -113,6 +126,11 @@ extension Store {
             sampledUsedMemory = usedMemoryForLimit()
             if sampledUsedMemory <= limit { return .proceed }
             if attempt < 4 && hotKeys > 0 { return checkMemory(adding: true, fresh: true, attempt: attempt + 1) }
+            // Keys can still leave RAM: wait and look again (backpressure) rather than refuse
+            // a write that demotion will make room for. Only when the policy finds no key it
+            // may demote (all pinned, or none with an expiry under a volatile policy) is
+            // memory beyond what demotion can free, and the write gets Redis's -OOM.
+            if hotKeys > 0 && lastDemotionVictims > 0 { return .wait(tier.waitForMemory()) }
             return .outOfMemory
         }
         guard used > limit else { return .proceed }

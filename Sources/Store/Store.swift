@@ -47,6 +47,12 @@ public final class Store {
     var memoryCheckCountdown = 0
     var lastMemorySample: UInt64 = 0
     var sampledUsedMemory = 0
+    /// Keys the last demotion step picked (0: the policy found none it may demote).
+    var lastDemotionVictims = 0
+    /// Writes held back until demotion made room (INFO tiering_write_stalls and
+    /// tiering_write_stall_usec): how many, and for how long in all.
+    public var writeStalls = 0
+    public var writeStallMicros = 0
 
     public init(config: ServerConfig) {
         self.config = config
