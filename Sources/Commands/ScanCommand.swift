@@ -99,10 +99,17 @@ extension KeyCommands {
                 candidates.append((entry.key, false, ValueCodec.typeName(tag: entry.typeTag) ?? ""))
             }
         }
+        // A cursor can point inside a bucket: where the previous call's cold listing ended.
+        // That bucket's hot keys before it were returned then (a step emits whole buckets),
+        // so they are skipped now; positions only grow along a scan, so the test is safe
+        // for every step (a shrunk table's bucket starts before the cursor: those keys
+        // were covered too).
+        let startPosition = start.bitReversed
         repeat {
             var step: [(key: [UInt8], expired: Bool, type: String, position: UInt64)] = []
             var stepSeen = 0
             let next = db.keys.scan(cursor: cursor) { slot in
+                if slot.pointee.scanPosition < startPosition { return }
                 stepSeen += 1
                 if let pattern {
                     let matched = slot.pointee.key.withUnsafeBytes { GlobMatch.matches(pattern: pattern, subject: $0) }
