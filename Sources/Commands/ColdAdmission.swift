@@ -41,13 +41,15 @@ extension ServerContext {
                                     limit: min(scanCount(arguments), 100_000))
         case .randomKey: return randomKeyAdmission(client, tier)
         case .singleKey:
-            // The common case (GET, SET, INCR...): one key; nothing to do when it is hot.
-            guard arguments.count > spec.firstKey else { return nil }
+            // The common case (GET, SET, INCR...): one key; nothing to do when it is hot, or
+            // when the command does not need its value (the cold index answers).
+            guard arguments.count > spec.firstKey, spec.coldNeed(arguments) == .value else { return nil }
             let db = client.db
             let key = arguments.bytes(spec.firstKey)
             if db.cold.count == 0 || db.keys.find(key) != nil { return nil }
             return tier.admit([(db, key)], purpose: role.purpose, pins: &client.coldPins)
         case .general:
+            guard spec.name == "exec" || spec.coldNeed(arguments) == .value else { return nil }
             let keys = coldCandidateKeys(client, spec, arguments)
             guard !keys.isEmpty else { return nil }
             return tier.admit(keys, purpose: role.purpose, pins: &client.coldPins)
@@ -67,7 +69,7 @@ extension ServerContext {
                     db = store.databases[index]
                     continue
                 }
-                keys += keysOf(entry.spec, entry.arguments, db)
+                if entry.spec.coldNeed(entry.arguments) == .value { keys += keysOf(entry.spec, entry.arguments, db) }
             }
             // WATCHed keys too: EXEC checks whether they changed or expired.
             for (index, key) in client.watch.keys {
@@ -146,10 +148,9 @@ struct ColdRole {
         case general
     }
 
-    /// Commands that look at keys without using their values: they never promote.
-    static let inspectionCommands: Set<String> = [
-        "type", "exists", "ttl", "pttl", "expiretime", "pexpiretime", "object", "dump",
-    ]
+    /// Commands that read a cold value only to look at it: it is not promoted. (EXISTS,
+    /// TYPE and the TTL family read no value at all: `ColdNeed.metadata`.)
+    static let inspectionCommands: Set<String> = ["object", "dump"]
 
     let kind: Kind
     let purpose: ColdTier.LoadPurpose

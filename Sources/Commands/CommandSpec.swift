@@ -44,6 +44,18 @@ public struct CommandFlags: OptionSet, Sendable {
     }
 }
 
+/// What a command needs of a cold key it names (DESIGN.md, "Execution model"). Only
+/// `value` makes the command wait for a RocksDB read; the cold index answers the rest.
+public enum ColdNeed: Sendable {
+    /// The key's value (GET, APPEND, INCR, RENAME): read from RocksDB first.
+    case value
+    /// Whether it exists, and its metadata: type, expiry, access history (EXISTS, TYPE,
+    /// the TTL and EXPIRE families, PERSIST, TOUCH, SET NX/XX/KEEPTTL, MSETNX).
+    case metadata
+    /// Nothing: a blind write replaces or removes it (SET, SETEX, MSET, DEL, UNLINK).
+    case nothing
+}
+
 /// A command handler: parses its arguments, runs against the store, writes the reply.
 public typealias CommandHandler = (Client, CommandArguments) -> Void
 
@@ -70,6 +82,10 @@ public final class CommandSpec {
     public private(set) var subcommands: [String: CommandSpec] = [:]
     /// The container's name for a subcommand ("config"), else nil.
     public private(set) var parentName: String?
+    /// What the command needs of its cold keys (for every key position)...
+    public let coldNeed: ColdNeed
+    /// ...or, for a command whose need depends on its arguments (SET ... GET), this.
+    let coldNeedOf: ((CommandArguments) -> ColdNeed)?
     /// SAVE: the connection waits for a checkpoint before the handler replies.
     public var waitsForCheckpoint = false
     /// What the cold tier must do before this command runs (ColdAdmission), worked out
@@ -87,6 +103,8 @@ public final class CommandSpec {
     public init(_ name: String, arity: Int, flags: CommandFlags = [], keys: (Int, Int, Int) = (0, 0, 0),
                 group: String = "generic", summary: String = "",
                 keySearch: ((CommandArguments) -> [Int])? = nil,
+                coldNeed: ColdNeed = .value,
+                coldNeedOf: ((CommandArguments) -> ColdNeed)? = nil,
                 subcommands: [CommandSpec] = [],
                 handler: @escaping CommandHandler = { _, _ in }) {
         self.name = name
@@ -98,11 +116,19 @@ public final class CommandSpec {
         self.group = group
         self.summary = summary
         self.keySearch = keySearch
+        self.coldNeed = coldNeed
+        self.coldNeedOf = coldNeedOf
         self.handler = handler
         for sub in subcommands {
             sub.parentName = name
             self.subcommands[sub.name] = sub
         }
+    }
+
+    /// What this call needs of the cold keys it names.
+    @inline(__always)
+    public func coldNeed(_ arguments: CommandArguments) -> ColdNeed {
+        coldNeedOf?(arguments) ?? coldNeed
     }
 
     /// "config|get" for subcommands, else the name.

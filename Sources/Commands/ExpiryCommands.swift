@@ -14,31 +14,32 @@ import Store
 public enum ExpiryCommands {
     public static var specs: [CommandSpec] { [
         CommandSpec("expire", arity: -3, flags: [.write, .fast], keys: (1, 1, 1),
-                    summary: "Set a key's time to live in seconds",
+                    summary: "Set a key's time to live in seconds", coldNeed: .metadata,
                     handler: { expire($0, $1, relative: true, seconds: true, name: "expire") }),
         CommandSpec("pexpire", arity: -3, flags: [.write, .fast], keys: (1, 1, 1),
-                    summary: "Set a key's time to live in milliseconds",
+                    summary: "Set a key's time to live in milliseconds", coldNeed: .metadata,
                     handler: { expire($0, $1, relative: true, seconds: false, name: "pexpire") }),
         CommandSpec("expireat", arity: -3, flags: [.write, .fast], keys: (1, 1, 1),
-                    summary: "Set the expiration for a key as a UNIX timestamp",
+                    summary: "Set the expiration for a key as a UNIX timestamp", coldNeed: .metadata,
                     handler: { expire($0, $1, relative: false, seconds: true, name: "expireat") }),
         CommandSpec("pexpireat", arity: -3, flags: [.write, .fast], keys: (1, 1, 1),
                     summary: "Set the expiration for a key as a UNIX timestamp specified in milliseconds",
+                    coldNeed: .metadata,
                     handler: { expire($0, $1, relative: false, seconds: false, name: "pexpireat") }),
         CommandSpec("ttl", arity: 2, flags: [.readonly, .fast], keys: (1, 1, 1),
-                    summary: "Get the time to live for a key in seconds",
+                    summary: "Get the time to live for a key in seconds", coldNeed: .metadata,
                     handler: { ttl($0, $1, milliseconds: false, absolute: false) }),
         CommandSpec("pttl", arity: 2, flags: [.readonly, .fast], keys: (1, 1, 1),
-                    summary: "Get the time to live for a key in milliseconds",
+                    summary: "Get the time to live for a key in milliseconds", coldNeed: .metadata,
                     handler: { ttl($0, $1, milliseconds: true, absolute: false) }),
         CommandSpec("expiretime", arity: 2, flags: [.readonly, .fast], keys: (1, 1, 1),
-                    summary: "Get the expiration Unix timestamp for a key",
+                    summary: "Get the expiration Unix timestamp for a key", coldNeed: .metadata,
                     handler: { ttl($0, $1, milliseconds: false, absolute: true) }),
         CommandSpec("pexpiretime", arity: 2, flags: [.readonly, .fast], keys: (1, 1, 1),
-                    summary: "Get the expiration Unix timestamp for a key in milliseconds",
+                    summary: "Get the expiration Unix timestamp for a key in milliseconds", coldNeed: .metadata,
                     handler: { ttl($0, $1, milliseconds: true, absolute: true) }),
         CommandSpec("persist", arity: 2, flags: [.write, .fast], keys: (1, 1, 1),
-                    summary: "Remove the expiration from a key", handler: persist),
+                    summary: "Remove the expiration from a key", coldNeed: .metadata, handler: persist),
     ] }
 
     /// The NX / XX / GT / LT conditions of the EXPIRE family.
@@ -107,16 +108,28 @@ public enum ExpiryCommands {
               let when = requestedTime(client, args, relative: relative, seconds: seconds, name: name) else { return }
         let db = client.db
         let key = args.bytes(1)
-        guard let slot = db.lookupWrite(key) else { return client.reply.integer(0) }
-        let current = slot.pointee.expireAt  // 0: none
+        // A cold key's expiry is changed in the cold index (its value is not read).
+        let slot = db.lookupWrite(key)
+        let cold = slot == nil ? db.coldEntry(key) : nil
+        guard slot != nil || cold != nil else { return client.reply.integer(0) }
+        let current = slot?.pointee.expireAt ?? cold!.expireAt  // 0: none
         if conditions.nx && current != 0 { return client.reply.integer(0) }
         if conditions.xx && current == 0 { return client.reply.integer(0) }
         if conditions.gt && (current == 0 || when <= current) { return client.reply.integer(0) }
         if conditions.lt && current != 0 && when >= current { return client.reply.integer(0) }
         if when <= client.server.store.nowMillis {
-            db.remove(slot)
-        } else {
+            if let slot {
+                db.remove(slot)
+                db.modified(key)
+            } else {
+                db.delete(key)  // signals the change itself
+            }
+            return client.reply.integer(1)
+        }
+        if let slot {
             db.setExpiry(slot, when)
+        } else {
+            db.setColdExpiry(key, when)
         }
         db.modified(key)
         client.reply.integer(1)
@@ -125,8 +138,8 @@ public enum ExpiryCommands {
     /// TTL, PTTL, EXPIRETIME, PEXPIRETIME: -2 for a missing key, -1 without expiry. TTL
     /// rounds to the nearest second, as Redis does ((ms + 500) / 1000).
     static func ttl(_ client: Client, _ args: CommandArguments, milliseconds: Bool, absolute: Bool) {
-        guard let slot = KeyCommands.inspect(client, args.bytes(1)) else { return client.reply.integer(-2) }
-        let expireAt = slot.pointee.expireAt
+        guard let found = KeyCommands.inspectMetadata(client, args.bytes(1)) else { return client.reply.integer(-2) }
+        let expireAt = found.expireAt
         guard expireAt != 0 else { return client.reply.integer(-1) }
         var value = absolute ? expireAt : expireAt - client.server.store.nowMillis
         if value < 0 { value = 0 }
@@ -137,8 +150,14 @@ public enum ExpiryCommands {
     static func persist(_ client: Client, _ args: CommandArguments) {
         let db = client.db
         let key = args.bytes(1)
-        guard let slot = db.lookupWrite(key), slot.pointee.expireAt != 0 else { return client.reply.integer(0) }
-        db.setExpiry(slot, 0)
+        if let slot = db.lookupWrite(key) {
+            guard slot.pointee.expireAt != 0 else { return client.reply.integer(0) }
+            db.setExpiry(slot, 0)
+        } else if let cold = db.coldEntry(key), cold.expireAt != 0 {
+            db.setColdExpiry(key, 0)
+        } else {
+            return client.reply.integer(0)
+        }
         db.modified(key)
         client.reply.integer(1)
     }

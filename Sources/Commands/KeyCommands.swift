@@ -23,17 +23,18 @@ import Store
 /// Generic key commands and the database-level commands (FLUSHDB, FLUSHALL, SWAPDB, DBSIZE).
 public enum KeyCommands {
     public static var specs: [CommandSpec] { [
-        CommandSpec("del", arity: -2, flags: [.write], keys: (1, -1, 1), summary: "Delete a key", handler: del),
+        CommandSpec("del", arity: -2, flags: [.write], keys: (1, -1, 1), summary: "Delete a key",
+                    coldNeed: .nothing, handler: del),
         CommandSpec("unlink", arity: -2, flags: [.write, .fast], keys: (1, -1, 1),
                     summary: "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.",
-                    handler: del),
+                    coldNeed: .nothing, handler: del),
         CommandSpec("exists", arity: -2, flags: [.readonly, .fast], keys: (1, -1, 1),
-                    summary: "Determine if a key exists", handler: exists),
+                    summary: "Determine if a key exists", coldNeed: .metadata, handler: exists),
         CommandSpec("type", arity: 2, flags: [.readonly, .fast], keys: (1, 1, 1),
-                    summary: "Determine the type stored at key", handler: type),
+                    summary: "Determine the type stored at key", coldNeed: .metadata, handler: type),
         CommandSpec("touch", arity: -2, flags: [.readonly, .fast], keys: (1, -1, 1),
                     summary: "Alters the last access time of a key(s). Returns the number of existing keys specified.",
-                    handler: touch),
+                    coldNeed: .metadata, handler: touch),
         CommandSpec("rename", arity: 3, flags: [.write], keys: (1, 2, 1), summary: "Rename a key",
                     handler: { rename($0, $1, onlyIfAbsent: false) }),
         CommandSpec("renamenx", arity: 3, flags: [.write, .fast], keys: (1, 2, 1),
@@ -72,6 +73,39 @@ public enum KeyCommands {
             client.server.store.stats.keyspaceHits += 1
         }
         return slot
+    }
+
+    /// What the metadata commands (EXISTS, TYPE, the TTL family, OBJECT IDLETIME/FREQ)
+    /// report of a key in either tier: a cold key's come from the cold index, and its value
+    /// is not read.
+    struct KeyMetadata {
+        /// Unix ms, 0 = none.
+        let expireAt: Int64
+        /// The access history (LRU clock or LFU counter, `AccessTracking`).
+        let access: UInt32
+        let typeName: String
+    }
+
+    /// `inspect` for either tier: the key's metadata or nil, counting a keyspace hit or miss
+    /// without recording an access.
+    static func inspectMetadata(_ client: Client, _ key: UnsafeRawBufferPointer) -> KeyMetadata? {
+        let db = client.db
+        let found: KeyMetadata?
+        if let slot = db.find(key) {
+            found = KeyMetadata(expireAt: slot.pointee.expireAt, access: slot.pointee.meta,
+                                typeName: slot.pointee.typeName)
+        } else if let entry = db.coldEntry(key) {
+            found = KeyMetadata(expireAt: entry.expireAt, access: entry.meta,
+                                typeName: ValueCodec.typeName(tag: ColdIndex.typeTag(meta: entry.meta)) ?? "none")
+        } else {
+            found = nil
+        }
+        if found == nil {
+            client.server.store.stats.keyspaceMisses += 1
+        } else {
+            client.server.store.stats.keyspaceHits += 1
+        }
+        return found
     }
 
     /// Redis's getIntFromObjectOrReply: a 32-bit integer, or an error reply and nil.
@@ -116,20 +150,32 @@ public enum KeyCommands {
     /// EXISTS counts every argument that names a live key, duplicates included.
     static func exists(_ client: Client, _ args: CommandArguments) {
         var found = 0
-        for index in 1..<args.count where inspect(client, args.bytes(index)) != nil { found += 1 }
+        for index in 1..<args.count where inspectMetadata(client, args.bytes(index)) != nil { found += 1 }
         client.reply.integer(found)
     }
 
     static func type(_ client: Client, _ args: CommandArguments) {
-        guard let slot = inspect(client, args.bytes(1)) else { return client.reply.status("none") }
-        client.reply.status(slot.pointee.typeName)
+        guard let found = inspectMetadata(client, args.bytes(1)) else { return client.reply.status("none") }
+        client.reply.status(found.typeName)
     }
 
-    /// TOUCH records an access to each live key (a real read: hits and LRU/LFU).
+    /// TOUCH records an access to each live key (a real read: hits and LRU/LFU); a cold
+    /// key's is recorded in its index entry, its value not read.
     static func touch(_ client: Client, _ args: CommandArguments) {
         let db = client.db
         var touched = 0
-        for index in 1..<args.count where db.lookupRead(args.bytes(index)) != nil { touched += 1 }
+        for index in 1..<args.count {
+            let key = args.bytes(index)
+            if db.lookupRead(key) != nil {
+                touched += 1
+            } else if let entry = db.coldEntry(key) {
+                // lookupRead counted a miss: it is a hit after all.
+                client.server.store.stats.keyspaceMisses -= 1
+                client.server.store.stats.keyspaceHits += 1
+                db.touchCold(key, meta: entry.meta)
+                touched += 1
+            }
+        }
         client.reply.integer(touched)
     }
 

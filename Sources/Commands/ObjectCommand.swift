@@ -22,9 +22,10 @@ extension KeyCommands {
                         summary: "Inspect the internal encoding of a Redis object", handler: objectEncoding),
             CommandSpec("freq", arity: 3, flags: [.readonly], keys: (2, 2, 1),
                         summary: "Get the logarithmic access frequency counter of a Redis object",
-                        handler: objectFreq),
+                        coldNeed: .metadata, handler: objectFreq),
             CommandSpec("idletime", arity: 3, flags: [.readonly], keys: (2, 2, 1),
-                        summary: "Get the time since a Redis object was last accessed", handler: objectIdletime),
+                        summary: "Get the time since a Redis object was last accessed", coldNeed: .metadata,
+                        handler: objectIdletime),
             CommandSpec("refcount", arity: 3, flags: [.readonly], keys: (2, 2, 1),
                         summary: "Get the number of references to the value of the key", handler: objectRefcount),
             CommandSpec("help", arity: 2, flags: [.loading, .stale],
@@ -70,7 +71,7 @@ extension KeyCommands {
     /// OBJECT IDLETIME: seconds since the last recorded access; meaningless (an error)
     /// under an LFU policy, whose metadata holds a counter instead.
     static func objectIdletime(_ client: Client, _ args: CommandArguments) {
-        guard let slot = inspect(client, args.bytes(2)) else { return client.reply.null() }
+        guard let found = inspectMetadata(client, args.bytes(2)) else { return client.reply.null() }
         let store = client.server.store
         if store.lfuPolicy {
             return client.error("""
@@ -78,12 +79,12 @@ extension KeyCommands {
                 between policies at runtime LRU and LFU data will take some time to adjust.
                 """)
         }
-        client.reply.integer(AccessTracking.idleSeconds(meta: slot.pointee.meta, nowMillis: store.nowMillis))
+        client.reply.integer(AccessTracking.idleSeconds(meta: found.access, nowMillis: store.nowMillis))
     }
 
     /// OBJECT FREQ: the decayed LFU counter; only tracked under an LFU policy.
     static func objectFreq(_ client: Client, _ args: CommandArguments) {
-        guard let slot = inspect(client, args.bytes(2)) else { return client.reply.null() }
+        guard let found = inspectMetadata(client, args.bytes(2)) else { return client.reply.null() }
         let store = client.server.store
         if !store.lfuPolicy {
             return client.error("""
@@ -91,7 +92,7 @@ extension KeyCommands {
                 switching between policies at runtime LRU and LFU data will take some time to adjust.
                 """)
         }
-        let counter = AccessTracking.lfuDecayedCounter(meta: slot.pointee.meta, nowMillis: store.nowMillis,
+        let counter = AccessTracking.lfuDecayedCounter(meta: found.access, nowMillis: store.nowMillis,
                                                        decayMinutes: store.config.lfuDecayTime)
         client.reply.integer(Int(counter))
     }

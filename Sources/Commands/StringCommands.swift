@@ -18,7 +18,7 @@ public enum StringCommands {
     /// The specs of the string family, with Redis 7.0.15's arity, flags and key positions.
     public static var specs: [CommandSpec] { [
         CommandSpec("set", arity: -3, flags: [.write, .denyOOM], keys: (1, 1, 1), group: "string",
-                    summary: "Set the string value of a key", handler: set),
+                    summary: "Set the string value of a key", coldNeedOf: setColdNeed, handler: set),
         CommandSpec("get", arity: 2, flags: [.readonly, .fast], keys: (1, 1, 1), group: "string",
                     summary: "Get the value of a key", handler: get),
         CommandSpec("getex", arity: -2, flags: [.write, .fast], keys: (1, 1, 1), group: "string",
@@ -28,16 +28,18 @@ public enum StringCommands {
         CommandSpec("getset", arity: 3, flags: [.write, .denyOOM, .fast], keys: (1, 1, 1), group: "string",
                     summary: "Set the string value of a key and return its old value", handler: getset),
         CommandSpec("setnx", arity: 3, flags: [.write, .denyOOM, .fast], keys: (1, 1, 1), group: "string",
-                    summary: "Set the value of a key, only if the key does not exist", handler: setnx),
+                    summary: "Set the value of a key, only if the key does not exist", coldNeed: .metadata,
+                    handler: setnx),
         CommandSpec("setex", arity: 4, flags: [.write, .denyOOM], keys: (1, 1, 1), group: "string",
-                    summary: "Set the value and expiration of a key", handler: setex),
+                    summary: "Set the value and expiration of a key", coldNeed: .nothing, handler: setex),
         CommandSpec("psetex", arity: 4, flags: [.write, .denyOOM], keys: (1, 1, 1), group: "string",
-                    summary: "Set the value and expiration in milliseconds of a key", handler: psetex),
+                    summary: "Set the value and expiration in milliseconds of a key", coldNeed: .nothing,
+                    handler: psetex),
         CommandSpec("mset", arity: -3, flags: [.write, .denyOOM], keys: (1, -1, 2), group: "string",
-                    summary: "Set multiple keys to multiple values", handler: mset),
+                    summary: "Set multiple keys to multiple values", coldNeed: .nothing, handler: mset),
         CommandSpec("msetnx", arity: -3, flags: [.write, .denyOOM], keys: (1, -1, 2), group: "string",
                     summary: "Set multiple keys to multiple values, only if none of the keys exist",
-                    handler: msetnx),
+                    coldNeed: .metadata, handler: msetnx),
         CommandSpec("mget", arity: -2, flags: [.readonly, .fast], keys: (1, -1, 1), group: "string",
                     summary: "Get the values of all the given keys", handler: mget),
         CommandSpec("append", arity: 3, flags: [.write, .denyOOM, .fast], keys: (1, 1, 1), group: "string",
@@ -94,6 +96,13 @@ public enum StringCommands {
 
     // MARK: - SET and its options
 
+    /// SET needs a cold key's value only to return it (GET); NX, XX and KEEPTTL need its
+    /// existence and expiry, which the cold index holds.
+    static func setColdNeed(_ args: CommandArguments) -> ColdNeed {
+        for index in 3..<max(3, args.count) where args.matches(index, "get") { return .value }
+        return .metadata
+    }
+
     /// SET key value [NX | XX] [GET] [EX s | PX ms | EXAT ts | PXAT ms-ts | KEEPTTL].
     static func set(_ client: Client, _ args: CommandArguments) {
         if args.count == 3 {
@@ -142,7 +151,7 @@ public enum StringCommands {
         }
         if options.get && !replyCurrentValue(client, key) { return }
         if options.nx || options.xx {
-            let found = db.lookupWrite(key) != nil
+            let found = db.existsForWrite(key)
             if (options.nx && found) || (options.xx && !found) {
                 if !options.get {
                     if reply == .integer { client.reply.integer(0) } else { client.reply.null() }
@@ -219,7 +228,7 @@ public enum StringCommands {
     static func msetnx(_ client: Client, _ args: CommandArguments) {
         guard args.count % 2 == 1 else { return client.error(ErrorReplies.wrongArity("msetnx")) }
         let db = client.db
-        for index in stride(from: 1, to: args.count, by: 2) where db.lookupWrite(args.bytes(index)) != nil {
+        for index in stride(from: 1, to: args.count, by: 2) where db.existsForWrite(args.bytes(index)) {
             return client.reply.integer(0)
         }
         storePairs(client, args)

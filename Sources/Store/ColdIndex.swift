@@ -6,18 +6,23 @@ import Darwin
 
 /*
  The in-RAM index of one database's cold keys: for each key that lives only in RocksDB,
- its 64-bit hash (a fingerprint), its expiry in whole seconds (rounded up) and its access
- metadata (LRU clock or LFU counter, so OBJECT IDLETIME/FREQ and the eviction policy see
- the same history whichever tier the key is in). 16 bytes an entry whatever the key's
- length, at a load between 2/3 and 0.85: at most 24 bytes a key.
+ its 64-bit hash (a fingerprint), its exact expiry (Unix ms) and its metadata: the
+ access history (LRU clock or LFU counter, so OBJECT IDLETIME/FREQ and the eviction policy
+ see the same history whichever tier the key is in) and its type. 20 bytes an entry
+ whatever the key's length, at a load between 2/3 and 0.85: at most 30 bytes a key.
+
+ The index is the authority for what the metadata commands report and change (EXISTS,
+ TYPE, the TTL and EXPIRE families, PERSIST, TOUCH, OBJECT IDLETIME/FREQ) and for what
+ blind writes need (SET's NX/XX/KEEPTTL): none of them reads the value. A value's own
+ header in RocksDB also holds its expiry; the writer brings it up to date after an
+ EXPIRE or PERSIST, and a read trusts the index's.
 
  What it answers without touching the disk:
  - DBSIZE and INFO keyspace (`count`, `expiresCount`), exactly and in O(1);
  - "is this key perhaps cold?": a key that is not hot is cold only if its fingerprint is
    here; a hit is confirmed by the read that fetches the value (two keys with the same
    64-bit hash both have an entry, so counts stay exact);
- - which cold keys have expired (a sweep compares seconds; the exact millisecond expiry is
-   in the value's header, which every read checks).
+ - which cold keys have expired (a sweep of the expiries).
 
  Layout: 256 shards by the fingerprint's top byte, each a Robin Hood hash table (linear
  probing that keeps entries ordered by their distance from home, so a miss stops early)
@@ -34,7 +39,7 @@ public final class ColdIndex {
 
     struct Shard {
         var fingerprints: UnsafeMutablePointer<UInt64>? = nil
-        var expiries: UnsafeMutablePointer<UInt32>? = nil
+        var expiries: UnsafeMutablePointer<Int64>? = nil
         var metas: UnsafeMutablePointer<UInt32>? = nil
         var capacity = 0
         var count = 0
@@ -60,14 +65,19 @@ public final class ColdIndex {
     @inline(__always)
     public static func fingerprint(_ hash: UInt64) -> UInt64 { hash == 0 ? 1 : hash }
 
-    /// Expiry seconds for an absolute expiry in ms, rounded up so that a key is never
-    /// treated as expired early (0 = no expiry).
+    /// Where a cold key's type tag (`ValueCodec.tag*`) sits in its metadata, above the
+    /// 24 bits of access history.
+    static let typeShift: UInt32 = 24
+
+    /// A cold entry's metadata: the access history and the type tag.
     @inline(__always)
-    public static func expirySeconds(_ expireAt: Int64) -> UInt32 {
-        if expireAt <= 0 { return 0 }
-        let seconds = (expireAt + 999) / 1000
-        return seconds >= Int64(UInt32.max) ? UInt32.max : UInt32(seconds)
+    public static func meta(access: UInt32, typeTag: UInt8) -> UInt32 {
+        (access & AccessTracking.lruMask) | (UInt32(typeTag & 0x0F) << typeShift)
     }
+
+    /// The type tag stored in a cold entry's metadata.
+    @inline(__always)
+    public static func typeTag(meta: UInt32) -> UInt8 { UInt8(truncatingIfNeeded: (meta >> typeShift) & 0x0F) }
 
     @inline(__always)
     static func shardIndex(_ fp: UInt64) -> Int { Int(fp >> 56) }
@@ -82,8 +92,8 @@ public final class ColdIndex {
     /// True when an entry with this fingerprint exists.
     public func contains(_ fp: UInt64) -> Bool { slotIndex(fp) != nil }
 
-    /// The expiry seconds of the entry with this fingerprint, nil when absent.
-    public func expiry(_ fp: UInt64) -> UInt32? {
+    /// The expiry (Unix ms, 0 = none) of the entry with this fingerprint, nil when absent.
+    public func expireAt(_ fp: UInt64) -> Int64? {
         guard let (s, i) = slotIndex(fp) else { return nil }
         return shards[s].expiries![i]
     }
@@ -116,21 +126,30 @@ public final class ColdIndex {
 
     // MARK: - Changes
 
-    /// The access metadata stored with this fingerprint, nil when absent.
-    public func accessMeta(_ fp: UInt64) -> UInt32? {
+    /// The metadata (access history and type, `meta(access:typeTag:)`) stored with this
+    /// fingerprint, nil when absent.
+    public func meta(_ fp: UInt64) -> UInt32? {
         guard let (s, i) = slotIndex(fp) else { return nil }
         return shards[s].metas![i]
     }
 
+    /// Replaces the access history of the entry with this fingerprint (TOUCH), keeping
+    /// its type.
+    public func setAccess(_ fp: UInt64, _ access: UInt32) {
+        guard let (s, i) = slotIndex(fp) else { return }
+        let old = shards[s].metas![i]
+        shards[s].metas![i] = (old & ~AccessTracking.lruMask) | (access & AccessTracking.lruMask)
+    }
+
     /// Adds an entry (duplicates of a fingerprint are kept: two keys may share one).
-    public func insert(_ fp: UInt64, expirySeconds: UInt32, accessMeta: UInt32 = 0) {
+    public func insert(_ fp: UInt64, expireAt: Int64, meta: UInt32 = 0) {
         let s = ColdIndex.shardIndex(fp)
         if Double(shards[s].count + 1) > Double(shards[s].capacity) * ColdIndex.maxLoad {
             resize(s, forCount: shards[s].count + 1)
         }
-        ColdIndex.place(&shards[s], fp, expirySeconds, accessMeta)
+        ColdIndex.place(&shards[s], fp, expireAt, meta)
         count += 1
-        if expirySeconds != 0 { expiresCount += 1 }
+        if expireAt != 0 { expiresCount += 1 }
     }
 
     /// Removes one entry with this fingerprint; returns false when there is none.
@@ -142,11 +161,11 @@ public final class ColdIndex {
     }
 
     /// Changes the expiry of the entry with this fingerprint.
-    public func setExpiry(_ fp: UInt64, seconds: UInt32) {
+    public func setExpiry(_ fp: UInt64, expireAt: Int64) {
         guard let (s, index) = slotIndex(fp) else { return }
         let old = shards[s].expiries![index]
-        shards[s].expiries![index] = seconds
-        if old == 0 && seconds != 0 { expiresCount += 1 } else if old != 0 && seconds == 0 { expiresCount -= 1 }
+        shards[s].expiries![index] = expireAt
+        if old == 0 && expireAt != 0 { expiresCount += 1 } else if old != 0 && expireAt == 0 { expiresCount -= 1 }
     }
 
     func removeAt(_ s: Int, _ start: Int) {
@@ -183,7 +202,7 @@ public final class ColdIndex {
         allocatedBytes = 0
     }
 
-    /// Removes up to `budget` entries whose expiry second has passed (`nowMillis`), starting
+    /// Removes up to `budget` entries whose expiry has passed (`nowMillis`), starting
     /// at `position` (a clock hand over shards and slots); calls `expired` with each removed
     /// fingerprint. Returns the next position (0 after a full round).
     public func sweepExpired(from position: Int, slots budget: Int, nowMillis: Int64,
@@ -201,8 +220,8 @@ public final class ColdIndex {
                 continue
             }
             let fp = shard.fingerprints![index]
-            let seconds = shard.expiries![index]
-            if fp != 0 && seconds != 0 && Int64(seconds) * 1000 <= nowMillis {
+            let expireAt = shard.expiries![index]
+            if fp != 0 && expireAt != 0 && expireAt <= nowMillis {
                 removeAt(s, index)
                 expired(fp)
                 // The shift (or a shrink) may have moved another entry here: look again,
@@ -225,8 +244,8 @@ public final class ColdIndex {
         }
     }
 
-    /// Visits every entry: fingerprint, expiry seconds, access metadata.
-    public func forEachEntry(_ body: (UInt64, UInt32, UInt32) -> Void) {
+    /// Visits every entry: fingerprint, expiry (Unix ms), metadata.
+    public func forEachEntry(_ body: (UInt64, Int64, UInt32) -> Void) {
         for shard in shards where shard.count > 0 {
             for index in 0..<shard.capacity where shard.fingerprints![index] != 0 {
                 body(shard.fingerprints![index], shard.expiries![index], shard.metas![index])
@@ -252,17 +271,17 @@ public final class ColdIndex {
 
     // MARK: - Storage
 
-    static func place(_ shard: inout Shard, _ fp: UInt64, _ seconds: UInt32, _ meta: UInt32) {
+    static func place(_ shard: inout Shard, _ fp: UInt64, _ expireAt: Int64, _ meta: UInt32) {
         let capacity = shard.capacity
         let fps = shard.fingerprints!, exps = shard.expiries!, metas = shard.metas!
-        var fp = fp, seconds = seconds, meta = meta
+        var fp = fp, expireAt = expireAt, meta = meta
         var index = home(fp, capacity)
         var distance = 0
         while true {
             let stored = fps[index]
             if stored == 0 {
                 fps[index] = fp
-                exps[index] = seconds
+                exps[index] = expireAt
                 metas[index] = meta
                 shard.count += 1
                 return
@@ -270,12 +289,12 @@ public final class ColdIndex {
             let storedDistance = ColdIndex.distance(stored, index, capacity)
             if storedDistance < distance {
                 // Take the slot from the entry nearer its home, and carry it on.
-                let storedSeconds = exps[index], storedMeta = metas[index]
+                let storedExpiry = exps[index], storedMeta = metas[index]
                 fps[index] = fp
-                exps[index] = seconds
+                exps[index] = expireAt
                 metas[index] = meta
                 fp = stored
-                seconds = storedSeconds
+                expireAt = storedExpiry
                 meta = storedMeta
                 distance = storedDistance
             }
@@ -307,7 +326,7 @@ public final class ColdIndex {
         shards[s] = shard
     }
 
-    static let entryBytes = MemoryLayout<UInt64>.stride + 2 * MemoryLayout<UInt32>.stride
+    static let entryBytes = 2 * MemoryLayout<UInt64>.stride + MemoryLayout<UInt32>.stride
 
     static func free(_ shard: Shard) {
         shard.fingerprints?.deallocate()

@@ -184,7 +184,10 @@ public final class ColdStorage: @unchecked Sendable {
 
     // MARK: - Compaction filter
 
-    /// Removes values whose codec header carries an expiry in the past. RocksDB turns a
+    /// Removes values whose codec header carries an expiry more than a minute past. (The
+    /// cold index is the authority on expiry: an EXPIRE or PERSIST of a cold key changes it
+    /// at once, and the writer rewrites the header after the writes queued before; the
+    /// minute covers that wait.) RocksDB turns a
     /// removed entry into a deletion marker (kept until the bottommost level), so an older
     /// version of the key in a lower level cannot resurface. Runs on compaction threads,
     /// possibly several at once: it touches no state.
@@ -200,8 +203,10 @@ public final class ColdStorage: @unchecked Sendable {
         guard let header = ValueCodec.header(UnsafeRawBufferPointer(start: value, count: valueLength)) else {
             return 0   // not ours to judge: keep it
         }
-        return header.expireAt != 0 && header.expireAt <= Clock.nowMillis() ? 1 : 0
+        return header.expireAt != 0 && header.expireAt <= Clock.nowMillis() - ColdStorage.expiredGraceMillis ? 1 : 0
     }
+
+    static let expiredGraceMillis: Int64 = 60_000
 
     /// RocksDB calls the state destructor unconditionally, so it must not be null even
     /// though the filter has no state.

@@ -305,17 +305,20 @@ public final class ColdTier {
             return
         }
         stats.coldReadHits += 1
-        let accessMeta = db.cold.accessMeta(fp) ?? 0
+        let coldMeta = db.cold.meta(fp) ?? 0
+        // The index's expiry, not the header's: an EXPIRE or PERSIST of the cold key changed
+        // the index at once, and the header only when the writer has rewritten it.
+        let expireAt = db.cold.expireAt(fp) ?? decoded.expireAt
         db.cold.remove(fp)
-        if decoded.expireAt != 0 && decoded.expireAt <= store.nowMillis {
+        if expireAt != 0 && expireAt <= store.nowMillis {
             stats.expiredColdKeys += 1
             store.stats.expiredKeys += 1
             deleteFromDisk(storageID: read.storageID, key: read.key)
             read.key.withUnsafeBytes { db.modified($0, countsAsDirty: false, logged: false) }
             return
         }
-        let slot = db.insertLoaded(key: read.key, hash: read.hash, value: decoded.value, expireAt: decoded.expireAt,
-                                   accessMeta: accessMeta, transient: !read.promote)
+        let slot = db.insertLoaded(key: read.key, hash: read.hash, value: decoded.value, expireAt: expireAt,
+                                   accessMeta: coldMeta, transient: !read.promote)
         if pins[read.rocksKey] != nil { slot.pointee.meta |= KeyFlags.pinned }
         if decoded.rawEncoding { slot.pointee.meta |= KeyFlags.rawString }
         if read.promote {
@@ -401,6 +404,31 @@ public final class ColdTier {
             log?.waitWritten(position)
             do {
                 try storage.write(deletes.value)
+            } catch {
+                loop.execute { [self] in self.stats.writeErrors += 1 }
+            }
+        }
+    }
+
+    /// EXPIRE or PERSIST of a cold key: rewrites the expiry in the header of its RocksDB
+    /// copy, behind every write queued before (the index already holds the new expiry, and
+    /// the log the change; the value is never read on the execution thread).
+    func rewriteExpiry(storageID: UInt8, key: [UInt8], expireAt: Int64) {
+        if !batch.isEmpty { flushDemotions() }
+        flushPendingDeletes()
+        let rocksKey = UncheckedBox(ColdKeyFormat.encode(storageID: storageID, key: key))
+        let storage = self.storage
+        let loop = self.loop
+        let log = self.log, position = logPositionForWrite()
+        writer.async {
+            log?.waitWritten(position)
+            do {
+                guard let stored = try storage.get(rocksKey.value),
+                      let rewritten = stored.withUnsafeBytes({ ValueCodec.replacingExpiry($0, expireAt: expireAt) })
+                else { return }
+                var write = ColdBatch()
+                write.put(rocksKey.value, rewritten)
+                try storage.write(write)
             } catch {
                 loop.execute { [self] in self.stats.writeErrors += 1 }
             }

@@ -135,17 +135,31 @@ public final class Database {
             slot.pointee.meta &= ~(KeyFlags.rawString | KeyFlags.clean)
             if !keepTTL { setExpiry(slot, expireAt) }
             touch(slot)
+        } else if cold.count > 0, let entry = coldEntry(key, hash: hash) {
+            // A blind write over a cold key: its value is not read. The key becomes hot and
+            // its RocksDB copy, now stale, is overwritten by its next demotion or deleted
+            // with it (diskCopy).
+            cold.remove(ColdIndex.fingerprint(hash))
+            let slot = add(key, string: string, expireAt: keepTTL ? entry.expireAt : expireAt, hash: hash)
+            slot.pointee.meta |= KeyFlags.diskCopy
         } else {
             add(key, string: string, expireAt: expireAt, hash: hash)
         }
         modified(key)
     }
 
-    /// Deletes `key` if it exists (and has not expired). Signals the change.
+    /// Deletes `key` if it exists (and has not expired), in either tier: a cold key's
+    /// value is not read. Signals the change.
     @discardableResult
     public func delete(_ key: UnsafeRawBufferPointer) -> Bool {
-        guard let slot = find(key) else { return false }
-        remove(slot)
+        let hash = KeyHash.hash(key)
+        if let slot = find(key, hash: hash) {
+            remove(slot)
+        } else if coldEntry(key, hash: hash) != nil {
+            removeCold(key, hash: hash)
+        } else {
+            return false
+        }
         modified(key)
         return true
     }
@@ -227,10 +241,9 @@ public final class Database {
         let expireAt = slot.pointee.expireAt
         if expireAt != 0 { expiresCount -= 1 }
         let hash = knownHash ?? KeyHash.hash(slot.pointee.keyBytes)
-        let meta = slot.pointee.meta
+        let meta = slot.pointee.coldMeta
         keys.remove(slot)
-        cold.insert(ColdIndex.fingerprint(hash), expirySeconds: ColdIndex.expirySeconds(expireAt),
-                    accessMeta: meta & AccessTracking.lruMask)
+        cold.insert(ColdIndex.fingerprint(hash), expireAt: expireAt, meta: meta)
     }
 
     /// The active expiry cycle removed these cold keys (it knows their fingerprints only):
@@ -241,6 +254,61 @@ public final class Database {
         for (key, states) in watchers where expired.contains(ColdIndex.fingerprint(KeyHash.hash(key))) {
             for state in states { state.dirty = true }
         }
+    }
+
+    /// Whether `key` exists in either tier, for a write that depends on it (SET NX/XX,
+    /// MSETNX): a hot key's access is recorded as `lookupWrite` does; a cold one's value is
+    /// not read.
+    public func existsForWrite(_ key: UnsafeRawBufferPointer) -> Bool {
+        lookupWrite(key) != nil || coldEntry(key) != nil
+    }
+
+    // MARK: - Cold keys, from the index alone
+
+    /// A cold key's entry in the index: its expiry (Unix ms, 0 = none) and metadata
+    /// (`ColdIndex.meta`), nil when the key is not cold. Like `find`, deletes a key whose
+    /// time has passed. Reads nothing from RocksDB: the index is the authority on which
+    /// keys are cold and on their metadata (two keys with the same 64-bit hash would share
+    /// an answer; the chance at a billion keys is about 1 in 10^10 per lookup).
+    public func coldEntry(_ key: UnsafeRawBufferPointer, hash: UInt64) -> (expireAt: Int64, meta: UInt32)? {
+        guard cold.count > 0 else { return nil }
+        let fp = ColdIndex.fingerprint(hash)
+        guard let expireAt = cold.expireAt(fp) else { return nil }
+        if expireAt != 0 && expireAt <= store.nowMillis {
+            removeCold(key, hash: hash)
+            store.stats.expiredKeys += 1
+            store.tier?.stats.expiredColdKeys += 1
+            modified(key, countsAsDirty: false, logged: false)
+            return nil
+        }
+        return (expireAt, cold.meta(fp) ?? 0)
+    }
+
+    public func coldEntry(_ key: UnsafeRawBufferPointer) -> (expireAt: Int64, meta: UInt32)? {
+        cold.count > 0 ? coldEntry(key, hash: KeyHash.hash(key)) : nil
+    }
+
+    /// Removes a cold key (the caller checked it is cold, and signals the change): its
+    /// index entry now, its RocksDB value behind the writes queued before.
+    func removeCold(_ key: UnsafeRawBufferPointer, hash: UInt64) {
+        cold.remove(ColdIndex.fingerprint(hash))
+        store.tier?.deleteFromDisk(storageID: storageID, key: [UInt8](key))
+    }
+
+    /// Sets (`at` > 0) or clears (0) a cold key's expiry without reading its value (the
+    /// caller checked it is cold, and signals the change): the index changes now, and the
+    /// writer rewrites the header of the RocksDB copy after the writes queued before.
+    public func setColdExpiry(_ key: UnsafeRawBufferPointer, _ at: Int64) {
+        cold.setExpiry(ColdIndex.fingerprint(KeyHash.hash(key)), expireAt: at)
+        store.tier?.rewriteExpiry(storageID: storageID, key: [UInt8](key), expireAt: at)
+    }
+
+    /// Records an access to a cold key (TOUCH) in its index entry.
+    public func touchCold(_ key: UnsafeRawBufferPointer, meta: UInt32) {
+        let touched = AccessTracking.touched(meta: meta & AccessTracking.lruMask, nowMillis: store.nowMillis,
+                                             lfu: store.lfuPolicy, logFactor: store.config.lfuLogFactor,
+                                             decayMinutes: store.config.lfuDecayTime)
+        cold.setAccess(ColdIndex.fingerprint(KeyHash.hash(key)), touched)
     }
 
     /// True when `key` is hot or has an entry in the cold index (which a read confirms).

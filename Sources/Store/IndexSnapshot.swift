@@ -6,12 +6,14 @@ import Glibc
  A list of every key RocksDB holds, so that start-up does not have to list RocksDB's
  keys (which reads and decompresses every value block: seconds per gigabyte).
 
-     16 bytes  "STRATA-INDEX v2\n"
+     16 bytes  "STRATA-INDEX v3\n"
      u64 LE    token of the checkpoint mark it belongs to
      u64 LE    entry count
-     entries   u8 storage id, u64 LE fingerprint, u32 LE expiry seconds, u32 LE access meta
+     entries   u8 storage id, u64 LE fingerprint, i64 LE expiry (Unix ms), u32 LE meta
      u64 LE    pending key count
-     pending   u8 storage id, u32 LE key length, the key, u32 LE expiry seconds, u32 LE meta
+     pending   u8 storage id, u32 LE key length, the key, i64 LE expiry (Unix ms), u32 LE meta
+
+ (v2 held expiries in whole seconds: a v2 file is not read, and start-up lists RocksDB.)
      u32 LE    CRC-32C of everything before
 
  Written when a checkpoint ends (taken on the loop at that instant, written to disk in
@@ -33,20 +35,20 @@ import Glibc
  exactly the keys (every hot key clean), and deleted as it is loaded.
 */
 enum IndexSnapshot {
-    static let magic: [UInt8] = Array("STRATA-INDEX v2\n".utf8)
-    static let entryLength = 17
+    static let magic: [UInt8] = Array("STRATA-INDEX v3\n".utf8)
+    static let entryLength = 21
 
     struct Entry {
         var storageID: UInt8
         var fingerprint: UInt64
-        var expirySeconds: UInt32
+        var expireAt: Int64
         var meta: UInt32
     }
 
     struct PendingKey {
         var storageID: UInt8
         var key: [UInt8]
-        var expirySeconds: UInt32
+        var expireAt: Int64
         var meta: UInt32
     }
 
@@ -64,10 +66,10 @@ enum IndexSnapshot {
         }
 
         @inline(__always)
-        mutating func append(storageID: UInt8, fingerprint: UInt64, expirySeconds: UInt32, meta: UInt32) {
+        mutating func append(storageID: UInt8, fingerprint: UInt64, expireAt: Int64, meta: UInt32) {
             bytes.append(storageID)
             Builder.put(&bytes, fingerprint)
-            Builder.put(&bytes, expirySeconds)
+            Builder.put(&bytes, expireAt)
             Builder.put(&bytes, meta)
             count += 1
         }
@@ -87,7 +89,7 @@ enum IndexSnapshot {
                 bytes.append(key.storageID)
                 Builder.put(&bytes, UInt32(key.key.count))
                 bytes.append(contentsOf: key.key)
-                Builder.put(&bytes, key.expirySeconds)
+                Builder.put(&bytes, key.expireAt)
                 Builder.put(&bytes, key.meta)
             }
             Builder.put(&bytes, strata_crc32c(0, bytes, bytes.count))
@@ -141,7 +143,7 @@ enum IndexSnapshot {
             var at = magic.count + 16
             for _ in 0..<count {
                 entries.append(Entry(storageID: raw[at], fingerprint: load(at + 1, UInt64.self),
-                                     expirySeconds: load(at + 9, UInt32.self), meta: load(at + 13, UInt32.self)))
+                                     expireAt: load(at + 9, Int64.self), meta: load(at + 17, UInt32.self)))
                 at += entryLength
             }
             let pendingCount = Int(load(at, UInt64.self))
@@ -150,11 +152,11 @@ enum IndexSnapshot {
             for _ in 0..<pendingCount {
                 guard at + 5 <= size - 4 else { return nil }
                 let length = Int(load(at + 1, UInt32.self))
-                guard length <= size - 4 - at - 13 else { return nil }
+                guard length <= size - 4 - at - 17 else { return nil }
                 pending.append(PendingKey(storageID: raw[at], key: Array(raw[(at + 5)..<(at + 5 + length)]),
-                                          expirySeconds: load(at + 5 + length, UInt32.self),
-                                          meta: load(at + 9 + length, UInt32.self)))
-                at += 13 + length
+                                          expireAt: load(at + 5 + length, Int64.self),
+                                          meta: load(at + 13 + length, UInt32.self)))
+                at += 17 + length
             }
             guard at == size - 4 else { return nil }
             return (entries, pending)
@@ -171,8 +173,8 @@ extension Store {
         var pending: [IndexSnapshot.PendingKey] = []
         for db in databases {
             let storageID = db.storageID
-            db.cold.forEachEntry { fp, seconds, meta in
-                builder.append(storageID: storageID, fingerprint: fp, expirySeconds: seconds, meta: meta)
+            db.cold.forEachEntry { fp, expireAt, meta in
+                builder.append(storageID: storageID, fingerprint: fp, expireAt: expireAt, meta: meta)
             }
             var allClean = true
             db.keys.forEach { slot in
@@ -182,14 +184,12 @@ extension Store {
                 guard meta & KeyFlags.diskCopy != 0 else { return }
                 if meta & KeyFlags.demoting != 0 {
                     pending.append(.init(storageID: storageID, key: slot.pointee.key,
-                                         expirySeconds: ColdIndex.expirySeconds(slot.pointee.expireAt),
-                                         meta: meta & AccessTracking.lruMask))
+                                         expireAt: slot.pointee.expireAt, meta: slot.pointee.coldMeta))
                     return
                 }
                 builder.append(storageID: storageID,
                                fingerprint: ColdIndex.fingerprint(KeyHash.hash(slot.pointee.keyBytes)),
-                               expirySeconds: ColdIndex.expirySeconds(slot.pointee.expireAt),
-                               meta: meta & AccessTracking.lruMask)
+                               expireAt: slot.pointee.expireAt, meta: slot.pointee.coldMeta)
             }
             if !allClean { return nil }
         }
@@ -253,7 +253,7 @@ extension Store {
             })
             for (key, value) in zip(pending, found) where value != nil {
                 entries.append(.init(storageID: key.storageID, fingerprint: ColdIndex.fingerprint(KeyHash.hash(key.key)),
-                                     expirySeconds: key.expirySeconds, meta: key.meta))
+                                     expireAt: key.expireAt, meta: key.meta))
             }
         }
         var perStorage = [Int](repeating: 0, count: 256)
@@ -269,7 +269,7 @@ extension Store {
         }
         for entry in entries {
             guard let db = database(storageID: entry.storageID) else { continue }
-            db.cold.insert(entry.fingerprint, expirySeconds: entry.expirySeconds, accessMeta: entry.meta)
+            db.cold.insert(entry.fingerprint, expireAt: entry.expireAt, meta: entry.meta)
         }
     }
 }

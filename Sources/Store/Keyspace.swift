@@ -45,6 +45,12 @@ public struct KeySlot {
     /// The name TYPE reports (only strings exist so far).
     public var typeName: String { "string" }
 
+    /// The type tag the value codec stores for this value (only strings exist so far).
+    public var typeTag: UInt8 { ValueCodec.tagString }
+
+    /// What the cold index keeps of this key's metadata when it leaves RAM.
+    public var coldMeta: UInt32 { ColdIndex.meta(access: meta, typeTag: typeTag) }
+
     /// The bytes of the string value, valid until the slot changes; nil for other types.
     @inlinable public var stringBytes: UnsafeRawBufferPointer? { record.valueBytes }
 

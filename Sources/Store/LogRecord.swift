@@ -17,6 +17,9 @@ import CShims
      2 DELETE   u8 db, u32 LE key length, key
      3 FLUSHDB  u8 db
      4 SWAPDB   u8 db, u8 db
+     5 EXPIRE   u8 db, u32 LE key length, key, i64 LE expiry (Unix ms, 0 = none): the key
+                keeps its value and now has this expiry (an EXPIRE or PERSIST of a cold
+                key, whose value the command never read)
 
  Why states and not commands: RocksDB holds the checkpoint, but demotion also writes keys
  into it between checkpoints, so on recovery a key's RocksDB value may be newer than the
@@ -31,6 +34,7 @@ public enum LogRecord {
     public static let delete: UInt8 = 2
     public static let flushDatabase: UInt8 = 3
     public static let swapDatabases: UInt8 = 4
+    public static let expire: UInt8 = 5
 
     /// Frame header bytes.
     public static let headerLength = 8
@@ -41,6 +45,7 @@ public enum LogRecord {
         case delete(db: Int, key: Range<Int>)
         case flushDatabase(db: Int)
         case swapDatabases(Int, Int)
+        case expire(db: Int, key: Range<Int>, expireAt: Int64)
     }
 
     // MARK: - Writing (into the log's buffer, inside an open frame)
@@ -68,6 +73,14 @@ public enum LogRecord {
         ValueCodec.appendUncompressed(string: string, expireAt: expireAt, rawEncoding: rawEncoding, to: &out)
         let length = UInt32(truncatingIfNeeded: out.count - lengthAt - 4).littleEndian
         out.withUnsafeMutableBytes { $0.storeBytes(of: length, toByteOffset: lengthAt, as: UInt32.self) }
+    }
+
+    static func appendExpire(db: Int, key: UnsafeRawBufferPointer, expireAt: Int64, to out: inout [UInt8]) {
+        out.append(expire)
+        out.append(UInt8(truncatingIfNeeded: db))
+        appendLength(key.count, to: &out)
+        out.append(contentsOf: key)
+        withUnsafeBytes(of: expireAt.littleEndian) { out.append(contentsOf: $0) }
     }
 
     static func appendDelete(db: Int, key: UnsafeRawBufferPointer, to out: inout [UInt8]) {
@@ -111,6 +124,11 @@ public enum LogRecord {
             case swapDatabases:
                 guard let a = byte(), let b = byte() else { return nil }
                 result.append(.swapDatabases(a, b))
+            case expire:
+                guard let db = byte(), let key = range(), at + 8 <= payload.count else { return nil }
+                let expireAt = Int64(littleEndian: payload.loadUnaligned(fromByteOffset: at, as: Int64.self))
+                at += 8
+                result.append(.expire(db: db, key: key, expireAt: expireAt))
             default:
                 return nil
             }

@@ -35,7 +35,7 @@ public struct PersistenceState {
         let storageID: UInt8
         let rocksKey: [UInt8]
         let fingerprint: UInt64
-        let expirySeconds: UInt32
+        let expireAt: Int64
         let meta: UInt32
     }
     var coldRemovals: [ColdRemoval] = []
@@ -85,6 +85,10 @@ extension Store {
                     LogRecord.appendSet(db: db.index, key: key, string: slot.pointee.stringBytes!,
                                         expireAt: slot.pointee.expireAt,
                                         rawEncoding: slot.pointee.meta & KeyFlags.rawString != 0, to: &log.buffer)
+                } else if db.cold.count > 0, let expireAt = db.cold.expireAt(ColdIndex.fingerprint(KeyHash.hash(key))),
+                          expireAt == 0 || expireAt > now {
+                    // Still cold: the command changed only its expiry (it never read the value).
+                    LogRecord.appendExpire(db: db.index, key: key, expireAt: expireAt, to: &log.buffer)
                 } else {
                     LogRecord.appendDelete(db: db.index, key: key, to: &log.buffer)
                 }

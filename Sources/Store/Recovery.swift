@@ -122,7 +122,8 @@ extension Store {
             let hash = KeyHash.hash(key)
             if config.tiering {
                 entries.append(.init(storageID: storageID, fingerprint: ColdIndex.fingerprint(hash),
-                                     expirySeconds: ColdIndex.expirySeconds(header.expireAt), meta: meta))
+                                     expireAt: header.expireAt,
+                                     meta: ColdIndex.meta(access: meta, typeTag: header.typeTag)))
                 perStorage[Int(storageID)] += 1
             } else {
                 do {
@@ -263,6 +264,9 @@ extension Store {
             case .delete(let index, let keyRange):
                 guard index < databases.count else { throw RecoveryError(description: "database \(index)") }
                 try replayDelete(databases[index], UnsafeRawBufferPointer(rebasing: payload[keyRange]))
+            case .expire(let index, let keyRange, let expireAt):
+                guard index < databases.count else { throw RecoveryError(description: "database \(index)") }
+                try replayExpire(databases[index], UnsafeRawBufferPointer(rebasing: payload[keyRange]), expireAt)
             case .flushDatabase(let index):
                 guard index < databases.count else { throw RecoveryError(description: "database \(index)") }
                 try verifyColdRemovals()
@@ -298,6 +302,19 @@ extension Store {
         if raw { slot.pointee.meta |= KeyFlags.rawString }
     }
 
+    /// "The key keeps its value and now expires at `expireAt`": applied to whichever tier
+    /// holds the key; nothing when it is in neither (a later record of the log, or RocksDB,
+    /// already says what became of it).
+    private func replayExpire(_ db: Database, _ key: UnsafeRawBufferPointer, _ expireAt: Int64) throws {
+        if expireAt != 0 && expireAt <= nowMillis { return try replayDelete(db, key) }
+        let hash = KeyHash.hash(key)
+        if let hot = db.keys.find(key, hash: hash) {
+            db.setExpiry(hot, expireAt)
+        } else if db.cold.count > 0, db.cold.expireAt(ColdIndex.fingerprint(hash)) != nil {
+            db.setColdExpiry(key, expireAt)
+        }
+    }
+
     private func replayDelete(_ db: Database, _ key: UnsafeRawBufferPointer) throws {
         let hash = KeyHash.hash(key)
         if let hot = db.keys.find(key, hash: hash) {
@@ -313,12 +330,12 @@ extension Store {
     /// replayed record made replay take minutes).
     private func removeColdEntry(_ db: Database, _ key: UnsafeRawBufferPointer, _ hash: UInt64) throws -> Bool {
         let fp = ColdIndex.fingerprint(hash)
-        guard db.cold.count > 0, let seconds = db.cold.expiry(fp) else { return false }
-        let meta = db.cold.accessMeta(fp) ?? 0
+        guard db.cold.count > 0, let expireAt = db.cold.expireAt(fp) else { return false }
+        let meta = db.cold.meta(fp) ?? 0
         db.cold.remove(fp)
         let rocksKey = ColdKeyFormat.encode(storageID: db.storageID, hash32: Keyspace.hash32(hash), key: key)
         persistence.coldRemovals.append(.init(storageID: db.storageID, rocksKey: rocksKey, fingerprint: fp,
-                                              expirySeconds: seconds, meta: meta))
+                                              expireAt: expireAt, meta: meta))
         return true
     }
 
@@ -337,8 +354,8 @@ extension Store {
             for (removal, value) in zip(chunk, found) where value == nil {
                 guard try holdsAnotherKey(with: removal) else { continue }
                 database(storageID: removal.storageID)?.cold.insert(removal.fingerprint,
-                                                                    expirySeconds: removal.expirySeconds,
-                                                                    accessMeta: removal.meta)
+                                                                    expireAt: removal.expireAt,
+                                                                    meta: removal.meta)
             }
         }
     }

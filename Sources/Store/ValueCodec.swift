@@ -237,6 +237,23 @@ public enum ValueCodec {
         bytes.withUnsafeBytes { header($0) }
     }
 
+    /// The same encoding with another expiry (0 = none): the header is rebuilt and the
+    /// rest (compressed or not) copied as it is. nil if the header is malformed.
+    public static func replacingExpiry(_ bytes: UnsafeRawBufferPointer, expireAt: Int64) -> [UInt8]? {
+        guard let header = try? parseHeader(bytes) else { return nil }
+        let flags = expireAt != 0 ? header.flags | flagExpiry : header.flags & ~flagExpiry
+        let headerLength = expireAt != 0 ? 11 : 3
+        let rest = bytes.count - header.end
+        return [UInt8](unsafeUninitializedCapacity: headerLength + rest) { out, count in
+            writeHeader(out, tag: header.tag, flags: flags, expireAt: expireAt)
+            if rest > 0 {
+                UnsafeMutableRawPointer(out.baseAddress! + headerLength)
+                    .copyMemory(from: bytes.baseAddress! + header.end, byteCount: rest)
+            }
+            count = headerLength + rest
+        }
+    }
+
     /// Decodes an encoding; throws `ValueCodecError` on anything malformed.
     public static func decode(_ bytes: UnsafeRawBufferPointer) throws -> (value: Value, expireAt: Int64) {
         let record = try decodeRecord(bytes)
