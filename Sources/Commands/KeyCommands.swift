@@ -36,14 +36,14 @@ public enum KeyCommands {
                     summary: "Alters the last access time of a key(s). Returns the number of existing keys specified.",
                     coldNeed: .metadata, handler: touch),
         CommandSpec("rename", arity: 3, flags: [.write], keys: (1, 2, 1), summary: "Rename a key",
-                    handler: { rename($0, $1, onlyIfAbsent: false) }),
+                    coldNeed: .metadata, handler: { rename($0, $1, onlyIfAbsent: false) }),
         CommandSpec("renamenx", arity: 3, flags: [.write, .fast], keys: (1, 2, 1),
-                    summary: "Rename a key, only if the new key does not exist",
+                    summary: "Rename a key, only if the new key does not exist", coldNeed: .metadata,
                     handler: { rename($0, $1, onlyIfAbsent: true) }),
         CommandSpec("copy", arity: -3, flags: [.write, .denyOOM], keys: (1, 2, 1), summary: "Copy a key",
-                    handler: copy),
+                    coldNeed: .metadata, handler: copy),
         CommandSpec("move", arity: 3, flags: [.write, .fast], keys: (1, 1, 1),
-                    summary: "Move a key to another database", handler: move),
+                    summary: "Move a key to another database", coldNeed: .metadata, handler: move),
         CommandSpec("keys", arity: 2, flags: [.readonly], summary: "Find all keys matching the given pattern",
                     handler: keys),
         CommandSpec("scan", arity: -2, flags: [.readonly], summary: "Incrementally iterate the keys space",
@@ -182,23 +182,29 @@ public enum KeyCommands {
     // MARK: - RENAME, RENAMENX
 
     /// RENAME and RENAMENX. The record moves whole: value, expiry and access metadata (the
-    /// same object in Redis, so OBJECT IDLETIME and ENCODING carry over).
+    /// same object in Redis, so OBJECT IDLETIME and ENCODING carry over). A cold key is
+    /// renamed inside the cold tier, its value never read (Database.moveCold).
     static func rename(_ client: Client, _ args: CommandArguments, onlyIfAbsent: Bool) {
         let db = client.db
         let source = args.bytes(1), target = args.bytes(2)
-        guard db.lookupWrite(source) != nil else { return client.error(ErrorReplies.noSuchKey) }
+        let cold = db.lookupWrite(source) == nil ? db.coldEntry(source) : nil
+        guard db.keys.find(source) != nil || cold != nil else { return client.error(ErrorReplies.noSuchKey) }
         if source.elementsEqual(target) {
             return onlyIfAbsent ? client.reply.integer(0) : client.reply.ok()
         }
-        if let existing = db.lookupWrite(target) {
+        if db.existsForWrite(target) {
             if onlyIfAbsent { return client.reply.integer(0) }
-            db.remove(existing)
+            db.removeAnyTier(target)
         }
-        // The target's lookup or removal may have moved the source's record: find it again.
-        guard let slot = db.keys.find(source) else { return client.error(ErrorReplies.noSuchKey) }
-        let record = db.take(slot)
-        db.add(target, string: record.stringBytes!, expireAt: record.expireAt, meta: record.meta)
-        record.release()
+        if let cold {
+            db.moveCold(source, cold, to: db, target, keepSource: false, access: cold.meta)
+        } else {
+            // The target's lookup or removal may have moved the source's record: find it again.
+            guard let slot = db.keys.find(source) else { return client.error(ErrorReplies.noSuchKey) }
+            let record = db.take(slot)
+            db.add(target, string: record.stringBytes!, expireAt: record.expireAt, meta: record.meta)
+            record.release()
+        }
         db.modified(source)
         db.modified(target, countsAsDirty: false)  // Redis counts one change per rename
         if onlyIfAbsent { client.reply.integer(1) } else { client.reply.ok() }
@@ -207,7 +213,8 @@ public enum KeyCommands {
     // MARK: - COPY, MOVE
 
     /// COPY source destination [DB n] [REPLACE]. The copy is a new object: fresh access
-    /// time, same encoding flags, same expiry.
+    /// time, same encoding flags, same expiry. A cold source is copied inside the cold
+    /// tier, its value never read (Database.moveCold).
     static func copy(_ client: Client, _ args: CommandArguments) {
         let store = client.server.store
         let sourceDB = client.db
@@ -228,17 +235,28 @@ public enum KeyCommands {
         }
         let source = args.bytes(1), target = args.bytes(2)
         if sourceDB === targetDB && source.elementsEqual(target) { return client.error(sameObject) }
-        guard let slot = sourceDB.lookupRead(source) else { return client.reply.integer(0) }
+        let fresh = AccessTracking.initialMeta(nowMillis: store.nowMillis, lfu: store.lfuPolicy)
+        guard let slot = sourceDB.lookupRead(source) else {
+            guard let cold = sourceDB.coldEntry(source) else { return client.reply.integer(0) }
+            store.stats.keyspaceMisses -= 1  // lookupRead counted a miss: a hit after all
+            store.stats.keyspaceHits += 1
+            if targetDB.existsForWrite(target) {
+                guard replace else { return client.reply.integer(0) }
+                targetDB.removeAnyTier(target)
+            }
+            sourceDB.moveCold(source, cold, to: targetDB, target, keepSource: true, access: fresh)
+            targetDB.modified(target)
+            return client.reply.integer(1)
+        }
         // Take what the copy needs now: the destination's lookup may move this record.
         let value = slot.pointee.value
         let expireAt = slot.pointee.expireAt
         let flags = slot.pointee.meta & ~AccessTracking.lruMask
-        if let existing = targetDB.lookupWrite(target) {
+        if targetDB.existsForWrite(target) {
             guard replace else { return client.reply.integer(0) }
-            targetDB.remove(existing)
+            targetDB.removeAnyTier(target)
         }
-        let meta = flags | AccessTracking.initialMeta(nowMillis: store.nowMillis, lfu: store.lfuPolicy)
-        targetDB.add(target, value, expireAt: expireAt, meta: meta)
+        targetDB.add(target, value, expireAt: expireAt, meta: flags | fresh)
         targetDB.modified(target)
         client.reply.integer(1)
     }
@@ -250,11 +268,17 @@ public enum KeyCommands {
         guard sourceDB !== targetDB else { return client.error(sameObject) }
         let key = args.bytes(1)
         // The two lookups are in different databases, so `slot` stays valid across them.
-        guard let slot = sourceDB.lookupWrite(key) else { return client.reply.integer(0) }
-        guard targetDB.lookupWrite(key) == nil else { return client.reply.integer(0) }
-        let record = sourceDB.take(slot)
-        targetDB.add(key, string: record.stringBytes!, expireAt: record.expireAt, meta: record.meta)
-        record.release()
+        let slot = sourceDB.lookupWrite(key)
+        let cold = slot == nil ? sourceDB.coldEntry(key) : nil
+        guard slot != nil || cold != nil else { return client.reply.integer(0) }
+        guard !targetDB.existsForWrite(key) else { return client.reply.integer(0) }
+        if let cold {
+            sourceDB.moveCold(key, cold, to: targetDB, key, keepSource: false, access: cold.meta)
+        } else {
+            let record = sourceDB.take(slot!)
+            targetDB.add(key, string: record.stringBytes!, expireAt: record.expireAt, meta: record.meta)
+            record.release()
+        }
         sourceDB.modified(key)
         targetDB.modified(key, countsAsDirty: false)  // one change per move, as Redis counts
         client.reply.integer(1)

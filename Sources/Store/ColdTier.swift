@@ -95,6 +95,13 @@ public final class ColdTier {
     public internal(set) var lastWriteError: String?
     /// When that batch failed (monotonic ns): demotion is tried again a second later.
     var lastWriteFailure: UInt64 = 0
+    /// Cold moves and the RocksDB changes asked for after them in the same command, in
+    /// order (ColdTierMoves.swift); handed to the writer after the command.
+    var rewrites: [ColdRewrite] = []
+    /// The last cold move's sequence number (recovery starts it past every logged one).
+    public var moveSequence: UInt64 = 0
+    /// Targets of cold moves not yet written, by RocksDB key: reads of them wait.
+    var movesInFlight: [RocksKey: EventLoopFuture<Void>] = [:]
     /// Recent cold-read latencies in microseconds (for INFO's p50/p99).
     var readLatencies = LatencySamples(capacity: 4096)
     /// Recent cold reads, for `tiering-promote second-touch`.
@@ -180,6 +187,11 @@ public final class ColdTier {
             if db.keys.find(key, hash: hash) != nil { continue }
             guard db.cold.contains(ColdIndex.fingerprint(hash)) else { continue }
             let rocksKey = RocksKey(ColdKeyFormat.encode(storageID: db.storageID, hash32: Keyspace.hash32(hash), key: key))
+            if let moving = movesInFlight[rocksKey] {
+                // The key is the target of a move the writer has not made yet.
+                futures.append(moving)
+                continue
+            }
             if knownAbsent[rocksKey] == epoch { continue }
             let promote = wantsPromotion(purpose, hash)
             self.pins[rocksKey, default: 0] += 1
@@ -332,6 +344,7 @@ public final class ColdTier {
     /// After each command: keys loaded only for it go back to the cold tier (free: their
     /// RocksDB copy is current unless the command changed them, and then they stay).
     public func afterCommand() {
+        flushRewrites()
         if !transientKeys.isEmpty {
             for (storageID, key) in transientKeys {
                 guard let db = store.database(storageID: storageID),
@@ -384,6 +397,8 @@ public final class ColdTier {
         // first (a delete asked for earlier goes before it, one asked for now after it).
         if !batch.isEmpty { flushDemotions() }
         let rocksKey = key.withUnsafeBytes { ColdKeyFormat.encode(storageID: storageID, key: $0) }
+        // After a cold move of this command: behind it (ColdTierMoves.swift).
+        if !rewrites.isEmpty { return rewrites.append(.delete(rocksKey)) }
         pendingDeletes.delete(rocksKey)
         if !deleteFlushScheduled {
             deleteFlushScheduled = true
@@ -414,21 +429,19 @@ public final class ColdTier {
     /// copy, behind every write queued before (the index already holds the new expiry, and
     /// the log the change; the value is never read on the execution thread).
     func rewriteExpiry(storageID: UInt8, key: [UInt8], expireAt: Int64) {
+        let rewrite = ColdRewrite.expiry(ColdKeyFormat.encode(storageID: storageID, key: key), expireAt)
+        // After a cold move of this command: behind it (ColdTierMoves.swift).
+        if !rewrites.isEmpty { return rewrites.append(rewrite) }
         if !batch.isEmpty { flushDemotions() }
         flushPendingDeletes()
-        let rocksKey = UncheckedBox(ColdKeyFormat.encode(storageID: storageID, key: key))
+        let job = UncheckedBox(rewrite)
         let storage = self.storage
         let loop = self.loop
         let log = self.log, position = logPositionForWrite()
         writer.async {
             log?.waitWritten(position)
             do {
-                guard let stored = try storage.get(rocksKey.value),
-                      let rewritten = stored.withUnsafeBytes({ ValueCodec.replacingExpiry($0, expireAt: expireAt) })
-                else { return }
-                var write = ColdBatch()
-                write.put(rocksKey.value, rewritten)
-                try storage.write(write)
+                try ColdTier.apply(job.value, to: storage)
             } catch {
                 loop.execute { [self] in self.stats.writeErrors += 1 }
             }

@@ -295,6 +295,35 @@ public final class Database {
         store.tier?.deleteFromDisk(storageID: storageID, key: [UInt8](key))
     }
 
+    /// Removes `key` from whichever tier holds it (the caller signals the change); returns
+    /// whether it existed. A cold key's value is not read.
+    @discardableResult
+    public func removeAnyTier(_ key: UnsafeRawBufferPointer) -> Bool {
+        let hash = KeyHash.hash(key)
+        if let slot = find(key, hash: hash) {
+            remove(slot)
+        } else if coldEntry(key, hash: hash) != nil {
+            removeCold(key, hash: hash)
+        } else {
+            return false
+        }
+        return true
+    }
+
+    /// RENAME, MOVE (`keepSource` false) or COPY (true) of the cold key `source`, whose
+    /// index entry is `entry`, to `target` of `targetDB` (whose old value the caller
+    /// removed): inside the cold tier, without reading the value (ColdTierMoves.swift).
+    /// The target gets the source's expiry and `access` history; the caller signals the
+    /// changes.
+    public func moveCold(_ source: UnsafeRawBufferPointer, _ entry: (expireAt: Int64, meta: UInt32),
+                         to targetDB: Database, _ target: UnsafeRawBufferPointer, keepSource: Bool, access: UInt32) {
+        guard let tier = store.tier else { return }
+        let meta = ColdIndex.meta(access: access, typeTag: ColdIndex.typeTag(meta: entry.meta))
+        let sequence = tier.moveCold(from: self, source, to: targetDB, target, keepSource: keepSource,
+                                     expireAt: entry.expireAt, meta: meta)
+        store.logColdMove(from: self, source, to: targetDB, target, keepSource: keepSource, sequence: sequence)
+    }
+
     /// Sets (`at` > 0) or clears (0) a cold key's expiry without reading its value (the
     /// caller checked it is cold, and signals the change): the index changes now, and the
     /// writer rewrites the header of the RocksDB copy after the writes queued before.

@@ -20,6 +20,10 @@ import CShims
      5 EXPIRE   u8 db, u32 LE key length, key, i64 LE expiry (Unix ms, 0 = none): the key
                 keeps its value and now has this expiry (an EXPIRE or PERSIST of a cold
                 key, whose value the command never read)
+     6 MOVE     u8 db, u32 LE length, source key, u8 db, u32 LE length, target key,
+                u8 keep source (1: COPY), u64 LE sequence: a cold key's value moved or was
+                copied inside RocksDB (ColdTierMoves.swift); replayed only if RocksDB's
+                move sequence is below this one
 
  Why states and not commands: RocksDB holds the checkpoint, but demotion also writes keys
  into it between checkpoints, so on recovery a key's RocksDB value may be newer than the
@@ -35,6 +39,7 @@ public enum LogRecord {
     public static let flushDatabase: UInt8 = 3
     public static let swapDatabases: UInt8 = 4
     public static let expire: UInt8 = 5
+    public static let move: UInt8 = 6
 
     /// Frame header bytes.
     public static let headerLength = 8
@@ -46,6 +51,8 @@ public enum LogRecord {
         case flushDatabase(db: Int)
         case swapDatabases(Int, Int)
         case expire(db: Int, key: Range<Int>, expireAt: Int64)
+        case move(sourceDB: Int, source: Range<Int>, targetDB: Int, target: Range<Int>, keepSource: Bool,
+                  sequence: UInt64)
     }
 
     // MARK: - Writing (into the log's buffer, inside an open frame)
@@ -81,6 +88,19 @@ public enum LogRecord {
         appendLength(key.count, to: &out)
         out.append(contentsOf: key)
         withUnsafeBytes(of: expireAt.littleEndian) { out.append(contentsOf: $0) }
+    }
+
+    static func appendMove(sourceDB: Int, source: UnsafeRawBufferPointer, targetDB: Int,
+                           target: UnsafeRawBufferPointer, keepSource: Bool, sequence: UInt64, to out: inout [UInt8]) {
+        out.append(move)
+        out.append(UInt8(truncatingIfNeeded: sourceDB))
+        appendLength(source.count, to: &out)
+        out.append(contentsOf: source)
+        out.append(UInt8(truncatingIfNeeded: targetDB))
+        appendLength(target.count, to: &out)
+        out.append(contentsOf: target)
+        out.append(keepSource ? 1 : 0)
+        withUnsafeBytes(of: sequence.littleEndian) { out.append(contentsOf: $0) }
     }
 
     static func appendDelete(db: Int, key: UnsafeRawBufferPointer, to out: inout [UInt8]) {
@@ -129,6 +149,13 @@ public enum LogRecord {
                 let expireAt = Int64(littleEndian: payload.loadUnaligned(fromByteOffset: at, as: Int64.self))
                 at += 8
                 result.append(.expire(db: db, key: key, expireAt: expireAt))
+            case move:
+                guard let sourceDB = byte(), let source = range(), let targetDB = byte(), let target = range(),
+                      let keep = byte(), keep <= 1, at + 8 <= payload.count else { return nil }
+                let sequence = UInt64(littleEndian: payload.loadUnaligned(fromByteOffset: at, as: UInt64.self))
+                at += 8
+                result.append(.move(sourceDB: sourceDB, source: source, targetDB: targetDB, target: target,
+                                    keepSource: keep == 1, sequence: sequence))
             default:
                 return nil
             }

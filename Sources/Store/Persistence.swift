@@ -39,6 +39,9 @@ public struct PersistenceState {
         let meta: UInt32
     }
     var coldRemovals: [ColdRemoval] = []
+    /// The sequence number of the last cold move RocksDB holds (read at start-up): a
+    /// logged move above it is replayed (ColdTierMoves.swift).
+    var appliedMoveSequence: UInt64 = 0
     /// Replay runs over a checkpoint's index snapshot, not over a listing of RocksDB.
     var indexFromSnapshot = false
     /// The token of the last checkpoint mark written or found at start.
@@ -95,6 +98,17 @@ extension Store {
             }
         }
         changeNotes.removeAll(keepingCapacity: true)
+    }
+
+    /// A cold move (ColdTierMoves.swift): the keys noted so far, then its own record. The
+    /// caller notes both keys afterwards (the source's DELETE, the target's EXPIRE follow).
+    func logColdMove(from sourceDB: Database, _ source: UnsafeRawBufferPointer, to targetDB: Database,
+                     _ target: UnsafeRawBufferPointer, keepSource: Bool, sequence: UInt64) {
+        guard let log else { return }
+        if !changeNotes.isEmpty { writeNotedStates(log) }
+        log.openFrame()
+        LogRecord.appendMove(sourceDB: sourceDB.index, source: source, targetDB: targetDB.index, target: target,
+                             keepSource: keepSource, sequence: sequence, to: &log.buffer)
     }
 
     func logFlush(_ db: Database) {

@@ -51,6 +51,10 @@ extension Store {
             try storage.write(batch, sync: true)
             try storage.flush()
         }
+        if let bytes = try storage.get(StorageMetadata.moveSequenceKey), let sequence = StorageMetadata.decodeSeed(bytes) {
+            persistence.appliedMoveSequence = sequence
+            tier.moveSequence = sequence
+        }
         var firstSegment = 0
         let mark = try storage.get(StorageMetadata.checkpointKey)
         if mark == nil && AppendLog.segments(directory: logDirectory, baseName: config.appendfilename).isEmpty {
@@ -267,6 +271,13 @@ extension Store {
             case .expire(let index, let keyRange, let expireAt):
                 guard index < databases.count else { throw RecoveryError(description: "database \(index)") }
                 try replayExpire(databases[index], UnsafeRawBufferPointer(rebasing: payload[keyRange]), expireAt)
+            case .move(let sourceIndex, let source, let targetIndex, let target, let keep, let sequence):
+                guard sourceIndex < databases.count, targetIndex < databases.count else {
+                    throw RecoveryError(description: "database \(max(sourceIndex, targetIndex))")
+                }
+                try replayMove(databases[sourceIndex], UnsafeRawBufferPointer(rebasing: payload[source]),
+                               databases[targetIndex], UnsafeRawBufferPointer(rebasing: payload[target]),
+                               keepSource: keep, sequence: sequence)
             case .flushDatabase(let index):
                 guard index < databases.count else { throw RecoveryError(description: "database \(index)") }
                 try verifyColdRemovals()
@@ -313,6 +324,52 @@ extension Store {
         } else if db.cold.count > 0, db.cold.expireAt(ColdIndex.fingerprint(hash)) != nil {
             db.setColdExpiry(key, expireAt)
         }
+    }
+
+    /// A cold move (ColdTierMoves.swift). A source an earlier record put in RAM moves
+    /// there. Else the source is cold: RocksDB gets the move now unless it already holds it
+    /// (its move sequence is at least this one), and the index becomes what the move made
+    /// it. A source in neither tier was moved in RocksDB already and its index entry is
+    /// gone with it (a listing of RocksDB found the target); later records say the rest.
+    private func replayMove(_ sourceDB: Database, _ source: UnsafeRawBufferPointer, _ targetDB: Database,
+                            _ target: UnsafeRawBufferPointer, keepSource: Bool, sequence: UInt64) throws {
+        guard let tier else { return }
+        tier.moveSequence = max(tier.moveSequence, sequence)
+        let sourceHash = KeyHash.hash(source), targetHash = KeyHash.hash(target)
+        if let hot = sourceDB.keys.find(source, hash: sourceHash) {
+            let value = hot.pointee.value, expireAt = hot.pointee.expireAt
+            let raw = hot.pointee.meta & KeyFlags.rawString != 0
+            if !keepSource { sourceDB.remove(hot) }
+            return try replaySet(targetDB, target, value, expireAt, raw)
+        }
+        let fp = ColdIndex.fingerprint(sourceHash)
+        guard sourceDB.cold.count > 0, let expireAt = sourceDB.cold.expireAt(fp) else { return }
+        let meta = keepSource
+            ? ColdIndex.meta(access: AccessTracking.initialMeta(nowMillis: nowMillis, lfu: lfuPolicy),
+                             typeTag: ColdIndex.typeTag(meta: sourceDB.cold.meta(fp) ?? 0))
+            : sourceDB.cold.meta(fp) ?? 0
+        let targetKey = ColdKeyFormat.encode(storageID: targetDB.storageID, hash32: Keyspace.hash32(targetHash),
+                                             key: target)
+        // The target's old value went with the move: a RAM copy (its RocksDB copy is
+        // the moved value now, or is about to be) or an index entry.
+        if let hot = targetDB.keys.find(target, hash: targetHash) {
+            hot.pointee.meta &= ~(KeyFlags.diskCopy | KeyFlags.demoting)
+            targetDB.remove(hot)
+        } else {
+            _ = try removeColdEntry(targetDB, target, targetHash)
+        }
+        if sequence > persistence.appliedMoveSequence {
+            // Behind every RocksDB write replay queued so far.
+            tier.flushDemotions(wait: true)
+            let move = ColdMove(sequence: sequence,
+                                source: ColdKeyFormat.encode(storageID: sourceDB.storageID,
+                                                             hash32: Keyspace.hash32(sourceHash), key: source),
+                                target: RocksKey(targetKey), keepSource: keepSource, done: nil)
+            try tier.writer.sync { try ColdTier.apply(.move(move), to: tier.storage) }
+            persistence.appliedMoveSequence = sequence
+        }
+        if !keepSource { _ = try removeColdEntry(sourceDB, source, sourceHash) }
+        targetDB.cold.insert(ColdIndex.fingerprint(targetHash), expireAt: expireAt, meta: meta)
     }
 
     private func replayDelete(_ db: Database, _ key: UnsafeRawBufferPointer) throws {

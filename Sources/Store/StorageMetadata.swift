@@ -3,11 +3,14 @@
 
      255 "hash-seed"    u64 LE: KeyHash's seed, chosen when the directory was created
      255 "checkpoint"   the last completed checkpoint (CheckpointMark)
+     255 "move-seq"     u64 LE: the sequence number of the last cold move written
+                        (ColdTierMoves.swift)
 */
 public enum StorageMetadata {
     public static let prefix: UInt8 = 0xFF
     public static let seedKey: [UInt8] = [prefix] + Array("hash-seed".utf8)
     public static let checkpointKey: [UInt8] = [prefix] + Array("checkpoint".utf8)
+    public static let moveSequenceKey: [UInt8] = [prefix] + Array("move-seq".utf8)
 
     static func encodeSeed(_ seed: UInt64) -> [UInt8] { withUnsafeBytes(of: seed.littleEndian) { Array($0) } }
 

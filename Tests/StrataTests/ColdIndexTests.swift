@@ -7,14 +7,14 @@ final class ColdIndexTests: XCTestCase {
         var rng = SystemRandomNumberGenerator()
         let fps = (0..<50_000).map { _ in ColdIndex.fingerprint(rng.next()) }
         for (i, fp) in fps.enumerated() {
-            index.insert(fp, expirySeconds: i % 3 == 0 ? 100 : 0, accessMeta: UInt32(i & 0xFFFF))
+            index.insert(fp, expireAt: i % 3 == 0 ? 100_123 : 0, meta: UInt32(i & 0xFFFF))
         }
         XCTAssertEqual(index.count, fps.count)
         XCTAssertEqual(index.expiresCount, (fps.count + 2) / 3)
         for (i, fp) in fps.enumerated() {
             XCTAssertTrue(index.contains(fp))
-            XCTAssertEqual(index.accessMeta(fp), UInt32(i & 0xFFFF))
-            XCTAssertEqual(index.expiry(fp), i % 3 == 0 ? 100 : 0)
+            XCTAssertEqual(index.meta(fp), UInt32(i & 0xFFFF))
+            XCTAssertEqual(index.expireAt(fp), i % 3 == 0 ? 100_123 : 0)
         }
         for _ in 0..<1000 { XCTAssertFalse(index.contains(ColdIndex.fingerprint(rng.next()))) }
         for fp in fps[..<25_000] { XCTAssertTrue(index.remove(fp)) }
@@ -29,8 +29,8 @@ final class ColdIndexTests: XCTestCase {
 
     func testDuplicateFingerprintsAreCountedOnce() {
         let index = ColdIndex()
-        index.insert(42, expirySeconds: 0)
-        index.insert(42, expirySeconds: 7)
+        index.insert(42, expireAt: 0)
+        index.insert(42, expireAt: 7000)
         XCTAssertEqual(index.count, 2)
         XCTAssertTrue(index.remove(42))
         XCTAssertTrue(index.contains(42))
@@ -39,35 +39,48 @@ final class ColdIndexTests: XCTestCase {
         XCTAssertEqual(index.expiresCount, 0)
     }
 
-    /// The budget of the cold tier: at most 24 bytes of RAM a cold key, at any size, while
-    /// growing and while shrinking.
-    func testAtMost24BytesPerKey() {
+    /// The budget of the cold tier: at most 30 bytes of RAM a cold key (20-byte entries at a
+    /// load of at least 2/3), at any size, while growing and while shrinking.
+    func testAtMost30BytesPerKey() {
         let index = ColdIndex()
         var rng = SystemRandomNumberGenerator()
         var fps: [UInt64] = []
         for n in 1...1_000_000 {
             let fp = ColdIndex.fingerprint(rng.next())
             fps.append(fp)
-            index.insert(fp, expirySeconds: 0)
+            index.insert(fp, expireAt: 0)
             if n >= 100_000 && n % 50_000 == 0 {
-                XCTAssertLessThanOrEqual(Double(index.allocatedBytes) / Double(index.count), 24.0, "at \(n)")
+                XCTAssertLessThanOrEqual(Double(index.allocatedBytes) / Double(index.count), 30.0, "at \(n)")
             }
         }
         while fps.count > 100_000 {
             index.remove(fps.removeLast())
             if fps.count % 50_000 == 0 {
-                XCTAssertLessThanOrEqual(Double(index.allocatedBytes) / Double(index.count), 24.0, "at \(fps.count)")
+                XCTAssertLessThanOrEqual(Double(index.allocatedBytes) / Double(index.count), 30.0, "at \(fps.count)")
             }
         }
         for fp in fps { XCTAssertTrue(index.contains(fp)) }
     }
 
+    func testTypeAndAccessShareTheMeta() {
+        let meta = ColdIndex.meta(access: 0x12_3456, typeTag: ValueCodec.tagHash)
+        XCTAssertEqual(ColdIndex.typeTag(meta: meta), ValueCodec.tagHash)
+        XCTAssertEqual(meta & AccessTracking.lruMask, 0x12_3456)
+        let index = ColdIndex()
+        index.insert(99, expireAt: 0, meta: meta)
+        index.setAccess(99, 0x00_0042)
+        XCTAssertEqual(index.meta(99), ColdIndex.meta(access: 0x42, typeTag: ValueCodec.tagHash))
+        index.setExpiry(99, expireAt: 5_000)
+        XCTAssertEqual(index.expireAt(99), 5_000)
+        XCTAssertEqual(index.expiresCount, 1)
+    }
+
     func testSweepRemovesOnlyExpiredEntries() {
         let index = ColdIndex()
         for i in 1...10_000 {
-            index.insert(UInt64(i) &* 0x9E37_79B9_7F4A_7C15, expirySeconds: i % 2 == 0 ? 1000 : 5000)
+            index.insert(UInt64(i) &* 0x9E37_79B9_7F4A_7C15, expireAt: i % 2 == 0 ? 1_999_999 : 2_000_001)
         }
-        index.insert(7, expirySeconds: 0)
+        index.insert(7, expireAt: 0)
         var removed: [UInt64] = []
         var position = 0
         repeat {
@@ -77,7 +90,6 @@ final class ColdIndexTests: XCTestCase {
         XCTAssertEqual(index.count, 5001)
         XCTAssertEqual(index.expiresCount, 5000)
         XCTAssertTrue(index.contains(7))
-        XCTAssertEqual(ColdIndex.expirySeconds(1001), 2)  // rounded up: never early
-        XCTAssertEqual(ColdIndex.expirySeconds(0), 0)
+        XCTAssertEqual(index.expireAt(UInt64(1) &* 0x9E37_79B9_7F4A_7C15), 2_000_001)  // one ms later: kept
     }
 }

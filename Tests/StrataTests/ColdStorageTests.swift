@@ -208,7 +208,7 @@ final class ColdStorageTests: XCTestCase {
                 let payload = (0..<100).map { _ in UInt8.random(in: 0...255, using: &rng) }
                 let expireAt: Int64
                 switch i % 4 {
-                case 0, 2: expireAt = now - 60_000       // expired a minute ago
+                case 0, 2: expireAt = now - 120_000      // expired two minutes ago (past the grace)
                 case 1: expireAt = 0                      // never expires
                 default: expireAt = now + 3_600_000       // expires in an hour
                 }
@@ -256,7 +256,7 @@ final class ColdStorageTests: XCTestCase {
         try storage.flush()
         storage.compact(from: nil, to: nil)   // the old version now sits in the bottommost level
         var new = ColdBatch()
-        new.put(key, ValueCodec.encode(.string(b("new")), expireAt: Clock.nowMillis() - 1000, compressionThreshold: 0))
+        new.put(key, ValueCodec.encode(.string(b("new")), expireAt: Clock.nowMillis() - 120_000, compressionThreshold: 0))
         try storage.write(new)
         try storage.flush()
         storage.compact(from: nil, to: nil)

@@ -17,11 +17,11 @@ final class IndexSnapshotTests: XCTestCase {
 
     private func sampleBytes(token: UInt64) -> [UInt8] {
         var builder = IndexSnapshot.Builder(token: token, capacity: 3)
-        builder.append(storageID: 0, fingerprint: 0x1122_3344_5566_7788, expirySeconds: 0, meta: 7)
-        builder.append(storageID: 3, fingerprint: 42, expirySeconds: 1_900_000_000, meta: 0)
+        builder.append(storageID: 0, fingerprint: 0x1122_3344_5566_7788, expireAt: 0, meta: 7)
+        builder.append(storageID: 3, fingerprint: 42, expireAt: 1_900_000_000_123, meta: 0)
         return builder.finish(pending: [
-            .init(storageID: 1, key: Array("being demoted".utf8), expirySeconds: 5, meta: 9),
-            .init(storageID: 2, key: [], expirySeconds: 0, meta: 0),
+            .init(storageID: 1, key: Array("being demoted".utf8), expireAt: 5_001, meta: 9),
+            .init(storageID: 2, key: [], expireAt: 0, meta: 0),
         ])
     }
 
@@ -30,11 +30,11 @@ final class IndexSnapshotTests: XCTestCase {
         let read = try XCTUnwrap(IndexSnapshot.read(path: path, token: 77))
         XCTAssertEqual(read.entries.map(\.storageID), [0, 3])
         XCTAssertEqual(read.entries.map(\.fingerprint), [0x1122_3344_5566_7788, 42])
-        XCTAssertEqual(read.entries.map(\.expirySeconds), [0, 1_900_000_000])
+        XCTAssertEqual(read.entries.map(\.expireAt), [0, 1_900_000_000_123])
         XCTAssertEqual(read.entries.map(\.meta), [7, 0])
         XCTAssertEqual(read.pending.map(\.key), [Array("being demoted".utf8), []])
         XCTAssertEqual(read.pending.map(\.storageID), [1, 2])
-        XCTAssertEqual(read.pending.map(\.expirySeconds), [5, 0])
+        XCTAssertEqual(read.pending.map(\.expireAt), [5_001, 0])
         XCTAssertEqual(read.pending.map(\.meta), [9, 0])
     }
 

@@ -55,6 +55,32 @@ final class LogRecordTests: XCTestCase {
         XCTAssertEqual(Array(out[key]), Array("gone".utf8))
     }
 
+    func testExpireAndMoveRecords() throws {
+        var out: [UInt8] = []
+        Array("k".utf8).withUnsafeBytes { LogRecord.appendExpire(db: 1, key: $0, expireAt: 0x0102, to: &out) }
+        XCTAssertEqual(out, [5, 1, 1, 0, 0, 0, UInt8(ascii: "k"), 0x02, 0x01, 0, 0, 0, 0, 0, 0])
+        let moveStart = out.count
+        Array("ab".utf8).withUnsafeBytes { source in
+            Array("c".utf8).withUnsafeBytes { target in
+                LogRecord.appendMove(sourceDB: 0, source: source, targetDB: 3, target: target, keepSource: true,
+                                     sequence: 9, to: &out)
+            }
+        }
+        XCTAssertEqual(Array(out[moveStart...]), [6, 0, 2, 0, 0, 0, UInt8(ascii: "a"), UInt8(ascii: "b"),
+                                                  3, 1, 0, 0, 0, UInt8(ascii: "c"), 1, 9, 0, 0, 0, 0, 0, 0, 0])
+        let operations = try XCTUnwrap(out.withUnsafeBytes { LogRecord.operations($0) })
+        guard operations.count == 2, case .expire(1, let key, 0x0102) = operations[0],
+              case .move(0, let source, 3, let target, true, 9) = operations[1] else { return XCTFail("\(operations)") }
+        XCTAssertEqual(Array(out[key]), Array("k".utf8))
+        XCTAssertEqual(Array(out[source]), Array("ab".utf8))
+        XCTAssertEqual(Array(out[target]), Array("c".utf8))
+        // Cut short, and a keep-source byte that is neither 0 nor 1.
+        XCTAssertNil(Array(out[..<(out.count - 1)]).withUnsafeBytes { LogRecord.operations($0) })
+        var bad = Array(out[moveStart...])
+        bad[14] = 2
+        XCTAssertNil(bad.withUnsafeBytes { LogRecord.operations($0) })
+    }
+
     func testMalformedRecordsAreRejected() {
         // Unknown kind, a length past the end, a record cut in its header.
         for bad: [UInt8] in [[9], [1, 0, 200, 0, 0, 0, 1], [2, 0, 1], [4, 1]] {

@@ -57,6 +57,23 @@ final class ValueCodecTests: XCTestCase {
         XCTAssertEqual(header.expireAt, 1_700_000_000_123)
     }
 
+    func testReplacingExpiryKeepsThePayload() throws {
+        let plain = ValueCodec.encode(.string(Array("hello".utf8)), expireAt: 0, compressionThreshold: 1024,
+                                      rawEncoding: true)
+        let timed = try XCTUnwrap(plain.withUnsafeBytes { ValueCodec.replacingExpiry($0, expireAt: 1_700_000_000_123) })
+        XCTAssertEqual(timed, [1, 0, 5, 0x7B, 0x68, 0xE5, 0xCF, 0x8B, 0x01, 0x00, 0x00,
+                               0x68, 0x65, 0x6C, 0x6C, 0x6F])
+        let back = try XCTUnwrap(timed.withUnsafeBytes { ValueCodec.replacingExpiry($0, expireAt: 0) })
+        XCTAssertEqual(back, plain)
+        // A compressed payload is copied as it is.
+        let big = ValueCodec.encode(.string(compressible(4000)), expireAt: 5, compressionThreshold: 64)
+        let moved = try XCTUnwrap(big.withUnsafeBytes { ValueCodec.replacingExpiry($0, expireAt: 77) })
+        let decoded = try ValueCodec.decode(moved)
+        XCTAssertEqual(string(decoded), compressible(4000))
+        XCTAssertEqual(decoded.expireAt, 77)
+        XCTAssertNil([UInt8]([9, 0, 0]).withUnsafeBytes { ValueCodec.replacingExpiry($0, expireAt: 1) })
+    }
+
     func testCompressibleValueIsCompressed() throws {
         let payload = compressible(10 * 1024)
         let bytes = ValueCodec.encode(.string(payload), expireAt: 0, compressionThreshold: 1024)

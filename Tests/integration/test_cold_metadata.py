@@ -74,6 +74,15 @@ REPLIES = [
     (("PEXPIREAT", "plain", "4102444800000"), 1),
     (("PERSIST", "volatile"), 1),
     (("PERSIST", "plain"), 0),
+    (("RENAME", "plain", "renamed"), True),
+    (("RENAME", "plain", "other"), True),
+    (("RENAMENX", "plain", "other"), False),
+    (("RENAMENX", "plain", "fresh"), True),
+    (("COPY", "plain", "copied"), 1),
+    (("COPY", "plain", "other"), 0),
+    (("COPY", "plain", "other", "REPLACE"), 1),
+    (("COPY", "volatile", "volatile", "DB", "2"), 1),
+    (("MOVE", "plain", "3"), True),
 ]
 
 
@@ -179,3 +188,42 @@ def test_watch_sees_a_cold_key_change(r):
     pipe.get("plain")
     with pytest.raises(redis.WatchError):
         pipe.execute()
+
+
+def test_rename_copy_move_of_cold_keys_inside_the_cold_tier(r):
+    setup_keys(r)
+    run_cold(r, "RENAME", "volatile", "renamed")
+    # read at once: the target waits for the move in RocksDB, it is never missing
+    assert r.get("renamed") == b"v" and r.exists("volatile") == 0
+    assert 90_000 < r.pttl("renamed") <= 100_000
+    demote_all(r)
+    run_cold(r, "RENAME", "renamed", "other")          # onto an existing cold key
+    run_cold(r, "COPY", "plain", "copy", "DB", "1")
+    run_cold(r, "MOVE", "other", "2")
+    demote_all(r)
+    assert r.mget("plain", "other", "renamed", "volatile") == [b"value", None, None, None]
+    assert r.dbsize() == 1
+    r1 = redis.Redis(**{**r.connection_pool.connection_kwargs, "db": 1})
+    r2 = redis.Redis(**{**r.connection_pool.connection_kwargs, "db": 2})
+    assert r1.get("copy") == b"value" and r1.ttl("copy") == -1
+    assert r2.get("other") == b"v" and 90_000 < r2.pttl("other") <= 100_000
+    r1.flushdb()
+    r2.flushdb()
+
+
+def test_commands_after_a_cold_move_in_one_transaction(r):
+    setup_keys(r)
+    pipe = r.pipeline(transaction=True)
+    pipe.rename("plain", "a")
+    pipe.expire("a", 500)
+    pipe.rename("a", "b")
+    pipe.copy("b", "c")
+    pipe.delete("b")
+    pipe.rename("volatile", "d")
+    pipe.persist("d")
+    assert pipe.execute() == [True, True, True, True, 1, True, True]
+    demote_all(r)
+    assert r.mget("plain", "a", "b", "c", "d") == [None, None, None, b"value", b"v"]
+    assert 490 <= r.ttl("c") <= 500 and r.ttl("d") == -1
+    demote_all(r)
+    assert r.mget("c", "d") == [b"value", b"v"] and r.dbsize() == 3
