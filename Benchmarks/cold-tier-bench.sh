@@ -43,7 +43,7 @@
 #   defaults: 2000000 keys x 1000 B, maxmemory 200mb
 # env (defaults in brackets):
 #   PHASES ["load overwrite uniform restart dbbench indexbytes"]
-#   STRATA_BIN [.build/release/strata-server]  REDIS_BIN [redis-server]  DB_BENCH [db_bench]
+#   STRATA_BIN [.build/release/strata-server; copied into WORK at the start]  REDIS_BIN [redis-server]  DB_BENCH [db_bench]
 #   STRATA_LOAD [.build-bench/release/strata-load, else Benchmarks/.build/release/strata-load]
 #   STRATA_PORT [7701]  REDIS_PORT [7702]  INDEX_STRATA_PORT [7703]  INDEX_REDIS_PORT [7704]
 #   LOAD_CLIENTS [50]  LOAD_PIPELINE [64]  THREADS [2] (strata-load event loops)
@@ -59,9 +59,12 @@
 #   STRATA_EXTRA_ARGS, REDIS_EXTRA_ARGS (more server arguments)
 #   WORK [/tmp] (parent of the data directories, removed at the end unless KEEP_DATA=1)
 #   RESULTS_DIR [WORK/cold-tier-bench-<time>] (kept: server logs, tool outputs, table.md)
-# Smoke test: GET_SECONDS=2 WARMUP=1 SETTLE=10 INDEX_KEYS=200000 INDEX_MAXMEMORY=4mb \
-#   Benchmarks/cold-tier-bench.sh 50000 1000 8mb
+# Smoke test (~1 min): GET_SECONDS=3 WARMUP=1 SETTLE=15 RESTART_WRITE_SECONDS=2 INDEX_KEYS=200000 \
+#   INDEX_MAXMEMORY=8mb Benchmarks/cold-tier-bench.sh 50000 1000 32mb
+# (under 8mb strata refuses most of the load's SETs with OOM: the table then shows the errors
+# and the misses they cause; a restart GETs the first key from GET_KEY on that both servers hold.)
 set -euo pipefail
+case ${1:-} in -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;; esac
 cd "$(dirname "$0")/.."
 
 KEYS=${1:-2000000}
@@ -125,6 +128,10 @@ work=$(mktemp -d "$WORK/cold-tier-bench-data.XXXXXX")
 RESULTS_DIR=${RESULTS_DIR:-$WORK/cold-tier-bench-$stamp}
 mkdir -p "$RESULTS_DIR"
 RESULTS_DIR=$(cd "$RESULTS_DIR" && pwd)
+# One binary for the whole run, even if STRATA_BIN is rebuilt meanwhile (restarts use it again).
+STRATA_SRC=$STRATA_BIN
+cp "$STRATA_SRC" "$work/strata-server"
+STRATA_BIN=$work/strata-server
 
 # Every process this script starts (servers, background loaders) is listed here by pid and
 # killed on exit; nothing is killed by name.
@@ -149,6 +156,15 @@ info_field() {  # port section field
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || a == "-" || b == "-" || b + 0 == 0) print "-"; else printf "%.3f", a / b }'; }
 bytes() { du -sb "$@" 2>/dev/null | awk '{s += $1} END {printf "%d", s}'; }
 mb() { awk -v b="$1" 'BEGIN {printf "%.1f MB", b / 1e6}'; }
+
+# The pid listening on TCP port $1 (empty if none).
+listener_pid() { ss -Hltnp "( sport = :$1 )" 2>/dev/null | sed -nE 's/.*pid=([0-9]+).*/\1/p' | head -n 1; }
+port_free() {  # port...
+  local p
+  for p in "$@"; do
+    [ -z "$(listener_pid "$p")" ] || { echo "port $p is in use (pid $(listener_pid "$p")): set the *_PORT variables" >&2; exit 1; }
+  done
+}
 
 wait_ping() {  # port pid
   for _ in $(seq 1 3000); do
@@ -210,6 +226,7 @@ start_main_servers() {
   mkdir -p "$work/strata" "$work/redis"
   strata_cmd scmd "$work/strata" "$STRATA_PORT" "$MAXMEMORY" "$RESULTS_DIR/strata.log"
   redis_cmd rcmd "$work/redis" "$REDIS_PORT" "$RESULTS_DIR/redis.log"
+  port_free "$STRATA_PORT" "$REDIS_PORT"
   log "## servers"
   log "  strata: ${scmd[*]}"
   log "  redis:  ${rcmd[*]}"
@@ -364,17 +381,27 @@ phase_restart() {
     else
       sizes="appendonlydir $(mb "$(bytes "$dir/appendonlydir")") ($(ls "$dir/appendonlydir" 2>/dev/null | tr '\n' ' '))"
     fi
-    log "  $kind: DBSIZE before ${dbsize}; killed$([ -n "$lp" ] && echo " during SETs ($(grep -o '[0-9]* requests' "$RESULTS_DIR/$kind-restart-writes.txt" | head -n1) before the kill)"); on disk: $sizes"
+    log "  $kind: DBSIZE before the SETs ${dbsize}; killed$([ -n "$lp" ] && echo " during SETs ($(grep -o '[0-9]* requests' "$RESULTS_DIR/$kind-restart-writes.txt" | head -n1) before the kill)"); on disk: $sizes"
     label=$kind-restart
     local -a cmd
     if [ "$kind" = strata ]; then cmd=("${scmd[@]}"); else cmd=("${rcmd[@]}"); fi
+    port_free "$port"
     python3 "$FIRST_GET" --label "$label" --stop none --port "$port" --key "key:$key" --key-number "$key" \
       --value-size "$VALUE_SIZE" --log "$RESULTS_DIR/$kind.log" -- "${cmd[@]}" > "$RESULTS_DIR/$label.txt" 2>&1 || true
     j=$(grep '^{' "$RESULTS_DIR/$label.txt" | tail -n 1 || true)
-    if [ -z "$j" ]; then
-      log "  $kind: first-get.py failed: $(tail -n 3 "$RESULTS_DIR/$label.txt" | tr '\n' ' ')"; continue
+    # first-get.py leaves the server running (--stop none, and also when it gives up): its pid
+    # from the JSON line, else from the listening socket (checked to be this run's server).
+    pid=$(jget "$j" pid)
+    if [ -z "$pid" ]; then
+      pid=$(listener_pid "$port")
+      [ -n "$pid" ] && ! tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$dir" && pid=""
     fi
-    pid=$(jget "$j" pid); pids+=("$pid")
+    [ -n "$pid" ] && pids+=("$pid")
+    if [ -z "$j" ]; then
+      log "  $kind: first-get.py failed: $(tail -n 3 "$RESULTS_DIR/$label.txt" | tr '\n' ' ')"
+      [ -n "$pid" ] && { kill -9 "$pid"; wait "$pid" 2>/dev/null || true; }
+      continue
+    fi
     if [ "$kind" = strata ]; then spid=$pid; else rpid=$pid; fi
     R[$kind,restart_ms]=$(jget "$j" first_get_ms); R[$kind,restart_ok]=$(jget "$j" value_ok)
     R[$kind,restart_dbsize]=$(jget "$j" dbsize)
@@ -426,6 +453,7 @@ phase_indexbytes() {
       redis) port=$INDEX_REDIS_PORT; redis_cmd cmd "$dir" "$port" "$RESULTS_DIR/redis-index.log" ;;
       *) echo "unknown server '$kind' in INDEX_SERVERS" >&2; exit 2 ;;
     esac
+    port_free "$port"
     "${cmd[@]}" & pid=$!; pids+=("$pid")
     wait_ping "$port" "$pid"
     j=$(sload "$kind-index-load" --port "$port" --keys "$INDEX_KEYS" --value-size "$INDEX_VALUE_SIZE" --load \
@@ -453,7 +481,7 @@ phase_indexbytes() {
 
 # ---------------------------------------------------------------- run
 log "# cold-tier-bench $(date -u +%Y-%m-%dT%H:%MZ): $KEYS keys x $VALUE_SIZE B, strata maxmemory $MAXMEMORY; phases: $PHASES"
-log "# $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); strata $STRATA_BIN ($(stat -c %y "$STRATA_BIN" | cut -d. -f1)," \
+log "# $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); strata $STRATA_SRC ($(stat -c %y "$STRATA_SRC" | cut -d. -f1), copied to the work dir," \
     "git $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet -- Sources 2>/dev/null || echo '+dirty Sources')), $("$REDIS_BIN" --version | cut -d' ' -f1-3)"
 log "# results and logs: $RESULTS_DIR"
 has_phase load && phase_load
@@ -508,7 +536,7 @@ fi
 if has_phase indexbytes; then
   row "cold_index_bytes_per_key ($INDEX_KEYS x ${INDEX_VALUE_SIZE} B)" "$(v strata,ix_per_cold)" "-" "-" "<= 8" "$(met_le "$(v strata,ix_per_cold)" 8)"
   row "  used_memory / cold key (strata)" "$(v strata,ix_mem_per_cold)" "-" "-" "-" "-"
-  row "  used_memory / key (redis: all in RAM)" "$(v strata,ix_mem_per_key)" "$(v redis,ix_mem_per_key)" \
+  row "  used_memory / key, all keys (redis: in RAM)" "$(v strata,ix_mem_per_key)" "$(v redis,ix_mem_per_key)" \
       "$(ratio "$(v strata,ix_mem_per_key)" "$(v redis,ix_mem_per_key)")" "-" "-"
   row "  load error replies" "$(v strata,ix_err)" "$(v redis,ix_err)" "-" "0" "$(met_eq "$(v strata,ix_err)" 0)"
 fi
@@ -519,5 +547,5 @@ fi
   printf '|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..48})" "$(printf -- '-%.0s' {1..14})" \
     "$(printf -- '-%.0s' {1..14})" "$(printf -- '-%.0s' {1..9})" "$(printf -- '-%.0s' {1..12})" "$(printf -- '-%.0s' {1..6})"
   printf '%s\n' "${rows[@]}"
-  echo "logs and tool outputs: $RESULTS_DIR"
+  echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg); logs and tool outputs: $RESULTS_DIR"
 } | tee "$RESULTS_DIR/table.md"

@@ -137,6 +137,7 @@ public enum ConfigDirectives {
         .string("tiering-dirname", \.tieringDirname, .immutable),
         .memory("tiering-block-cache-size", \.tieringBlockCacheSize, .immutable),
         .memory("tiering-write-buffer-size", min: 1 << 20, \.tieringWriteBufferSize, .immutable),
+        .memory("tiering-min-free-disk", \.tieringMinFreeDisk),
         .choice("tiering-compression", ["zstd", "lz4", "snappy", "none"], \.tieringCompression, .immutable),
         .memory("tiering-value-compression-threshold", \.tieringValueCompressionThreshold),
         .int("tiering-io-threads", min: 1, max: 64, \.tieringIOThreads, .immutable),

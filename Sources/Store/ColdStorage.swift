@@ -217,6 +217,20 @@ public final class ColdStorage: @unchecked Sendable {
         UnsafeRawPointer(("StrataExpiredValueFilter" as StaticString).utf8Start).assumingMemoryBound(to: CChar.self)
     }
 
+    // MARK: - Disk space
+
+    /// Why a write must not go to RocksDB now: its filesystem has less than `minFree`
+    /// bytes free (nil: there is room, or `minFree` is 0).
+    public func diskSpaceProblem(minFree: Int) -> String? {
+        guard minFree > 0 else { return nil }
+        var stats = statvfs()
+        guard statvfs(options.path, &stats) == 0 else { return nil }
+        let free = Int(stats.f_bavail) * Int(stats.f_frsize)
+        guard free < minFree else { return nil }
+        // No comma: INFO shows it, and clients split INFO values at commas.
+        return "No space left on device: \(free) bytes free under \(options.path) (tiering-min-free-disk \(minFree))"
+    }
+
     // MARK: - Closing
 
     /// Closes the database and frees every RocksDB object. Idempotent.

@@ -117,6 +117,7 @@ extension ColdTier {
         pendingDeletes = ColdBatch()
         deleteFlushScheduled = false
         let threshold = store.config.tieringValueCompressionThreshold
+        let minFreeDisk = store.config.tieringMinFreeDisk
         let job = UncheckedBox((items, write))
         write = ColdBatch()
         let storage = self.storage
@@ -124,6 +125,7 @@ extension ColdTier {
         let encodeAndWrite: @Sendable () -> String? = {
             var (items, write) = job.value
             log?.waitWritten(logPosition)
+            if let problem = storage.diskSpaceProblem(minFree: minFreeDisk) { return problem }
             // In key order: RocksDB's memtable (a skip list) inserts a sorted run from where
             // the previous insert ended instead of searching from the top each time; in
             // random order the inserts took most of the writer's time. Equal keys keep
@@ -199,8 +201,9 @@ extension ColdTier {
             if !pending.isEmpty { pending[RocksKey(item.rocksKey)]?.stale = true }
             unload(db, slot, hash: item.hash)
         }
-        // The batch that filled while this one was written goes now (see checkMemory).
-        if inFlightBatches == 0 && !batch.isEmpty { flushDemotions() }
+        // The batch that filled while this one was written goes now (see checkMemory),
+        // unless the disk just refused this one.
+        if inFlightBatches == 0 && !batch.isEmpty && written { flushDemotions() }
         wakeMemoryWaiters()
     }
 

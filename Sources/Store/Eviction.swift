@@ -85,8 +85,11 @@ extension Store {
         if let tier, config.tiering, !noEviction {
             // Demote from 95% of the limit down to 90%, in the background.
             let start = limit / 100 * 95
+            // The disk refused the last batch (full): no new batch for a second, and writes
+            // that need room are told so rather than left waiting.
+            let diskTrouble = tier.lastWriteError != nil && now &- tier.lastWriteFailure < 1_000_000_000
             // Two batches in flight at most: their encoded copies are memory too.
-            if used > start && tier.inFlightBatches < 2 {
+            if used > start && tier.inFlightBatches < 2 && !diskTrouble {
                 // What a hot key really holds (value, key, its share of the table and of
                 // allocator rounding), from the figures themselves: a fixed estimate was
                 // half of it, and demotion kept going while batches were in flight.
@@ -111,14 +114,11 @@ extension Store {
                 }
             }
             guard adding && sampledUsedMemory > limit else { return .proceed }
+            if diskTrouble, let error = tier.lastWriteError { return .diskFull(error) }
             // Keys queued for demotion (or a checkpoint's copies, which hold victims
             // back while they are flagged) free memory once written: wait for that.
             if !tier.batch.isEmpty && tier.inFlightBatches == 0 { tier.flushDemotions() }
             if tier.inFlightBatches > 0 { return .wait(tier.waitForMemory()) }
-            // The disk refused the last batch: say so, and try again a second later.
-            if let error = tier.lastWriteError, now &- tier.lastWriteFailure < 1_000_000_000 {
-                return .diskFull(error)
-            }
             // Nothing is being written: the victims left RAM at once (their RocksDB copy
             // was current) or there were none. Measure exactly (freed blocks cached by the
             // thread count until flushed) and demote again while that helps.

@@ -203,8 +203,9 @@ def test_rename_copy_move_of_cold_keys_inside_the_cold_tier(r):
     demote_all(r)
     assert r.mget("plain", "other", "renamed", "volatile") == [b"value", None, None, None]
     assert r.dbsize() == 1
-    r1 = redis.Redis(**{**r.connection_pool.connection_kwargs, "db": 1})
-    r2 = redis.Redis(**{**r.connection_pool.connection_kwargs, "db": 2})
+    kwargs = r.connection_pool.connection_kwargs
+    r1 = redis.Redis(host=kwargs["host"], port=kwargs["port"], db=1)
+    r2 = redis.Redis(host=kwargs["host"], port=kwargs["port"], db=2)
     assert r1.get("copy") == b"value" and r1.ttl("copy") == -1
     assert r2.get("other") == b"v" and 90_000 < r2.pttl("other") <= 100_000
     r1.flushdb()

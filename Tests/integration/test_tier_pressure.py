@@ -5,6 +5,7 @@ Strata only (they read INFO tiering and start servers with their own maxmemory),
 run once, in the default mode of the suite.
 """
 import os
+import signal
 import subprocess
 import tempfile
 import threading
@@ -196,3 +197,69 @@ def test_scan_returns_each_key_once_over_a_static_mixed_database(server_factory,
         matched = _scan_all(r, count, match="m*")
         assert sorted(matched) == sorted(b"m%d" % i for i in range(100))
     assert r.dbsize() == 20_100
+
+
+# --- a full disk under the cold tier ------------------------------------------------------
+
+
+@pytest.fixture
+def small_tmpfs():
+    """A 24 MB tmpfs (we run as root in CI); skips where mount is not allowed."""
+    path = tempfile.mkdtemp(prefix="strata-tmpfs-")
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", path], capture_output=True, text=True)
+    if done.returncode != 0:
+        os.rmdir(path)
+        pytest.skip("cannot mount a tmpfs: %s" % (done.stderr or done.stdout).strip())
+    yield path
+    if subprocess.run(["umount", path]).returncode != 0:
+        subprocess.run(["umount", "-l", path])
+    os.rmdir(path)
+
+
+def test_full_disk_under_the_cold_tier(small_tmpfs, server_factory):
+    """RocksDB on a 24 MB filesystem, the log elsewhere: a load past maxmemory fills it up
+    to tiering-min-free-disk. Writes then get their own clear error (no crash, reads still
+    served); with room again they resume; after a kill -9 and a restart every acknowledged
+    key reads back."""
+    srv = server_factory("--maxmemory", "8mb", "--maxmemory-policy", "allkeys-lru",
+                         "--tiering-dirname", os.path.join(small_tmpfs, "cold"), "--tiering-min-free-disk", "12mb",
+                         "--tiering-write-buffer-size", "1mb", "--appendfsync", "everysec", appendonly="yes")
+    r = srv.client()
+    acked = {}
+
+    def load(batches):
+        """Loads up to `batches` x 100 keys; returns the first refusal, or None."""
+        for _ in range(batches):
+            pipe = r.pipeline(transaction=False)
+            values = {"f:%d:%d" % (len(acked), i): os.urandom(1000) for i in range(100)}
+            for key, value in values.items():
+                pipe.set(key, value)
+            refusal = None
+            for (key, value), reply in zip(values.items(), pipe.execute(raise_on_error=False)):
+                if reply is True:
+                    acked[key] = value
+                elif refusal is None:
+                    refusal = reply
+            if refusal is not None:
+                return refusal
+        return None
+
+    refusal = load(300)   # up to 30 MB of incompressible values
+    assert refusal is not None, "no write was refused with the disk full"
+    assert "cold tier cannot write to disk: No space left on device" in str(refusal), refusal
+    assert r.ping() and "No space left" in str(r.info("tiering")["cold_last_write_error"])
+    some = list(acked)[-50:]
+    assert r.mget(some) == [acked[k] for k in some]   # reads are still served
+    # Room again: demotion resumes within a second or so, and so do the writes.
+    subprocess.run(["mount", "-o", "remount,size=256m", small_tmpfs], check=True)
+    time.sleep(1.2)
+    assert load(50) is None
+    srv.terminate(signal.SIGKILL)
+    assert srv.try_start(), srv.log()[-3000:]   # (start() would empty the data directory)
+    srv.wait_loaded()
+    r = srv.client()
+    assert r.dbsize() == len(acked)
+    keys = list(acked)
+    for start in range(0, len(keys), 500):
+        chunk = keys[start:start + 500]
+        assert r.mget(chunk) == [acked[k] for k in chunk]
