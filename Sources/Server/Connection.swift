@@ -191,6 +191,8 @@ final class Connection: ExecutionLoop.Handler {
     /// shared receive buffer (`compactInput` gives it back), so idle connections hold no
     /// receive buffer; a partial request keeps it, growing up to `maxReadBytes` a read.
     private func prepareInputForRead() -> Int {
+        let held = input.capacity
+        defer { Connection.heldInputBytes += input.capacity - held }
         if input.capacity == 0 {
             input = Connection.receiveBuffers.lend()
         }
@@ -213,6 +215,10 @@ final class Connection: ExecutionLoop.Handler {
         }
         return min(input.writableBytes, Network.maxReadBytes)
     }
+
+    /// Capacity of the receive buffers connections hold (execution loop only): outside
+    /// maxmemory (Store.usedMemoryForLimit).
+    nonisolated(unsafe) static var heldInputBytes = 0
 
     /// The receive buffer lent to whichever connection reads next (execution loop only).
     nonisolated(unsafe) private static var receiveBuffers =
@@ -325,6 +331,7 @@ final class Connection: ExecutionLoop.Handler {
     private func compactInput() {
         if input.readableBytes == 0 && !parser.isInsideRequest {
             // The receive buffer goes back for the next connection that reads.
+            Connection.heldInputBytes -= input.capacity
             Connection.receiveBuffers.giveBack(&input)
         } else if !parser.isInsideRequest && !parked && input.readerIndex > 64 * 1024 {
             input.discardReadBytes()
@@ -477,6 +484,7 @@ final class Connection: ExecutionLoop.Handler {
         // The client's closures hold this connection weakly; dropping the client and the
         // buffers here frees them even while a parked command's future still holds us.
         client = nil
+        Connection.heldInputBytes -= input.capacity
         input = ByteBuffer()
         unsent = ByteBuffer()
     }

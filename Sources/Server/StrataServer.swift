@@ -36,6 +36,7 @@ public final class StrataServer {
     public init(config: ServerConfig, logger: Logger) {
         self.executionLoop = ExecutionLoop()
         self.context = ServerContext(config: config)
+        context.store.memoryNotCountedForLimit = { Connection.heldInputBytes }
         self.logger = logger
         self.stopped = executionLoop.makePromise()
         self.context.eventLoop = executionLoop

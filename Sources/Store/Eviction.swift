@@ -55,8 +55,14 @@ extension Store {
     /// Memory that counts against maxmemory: what the execution thread allocated (keys,
     /// values, the cold index, client buffers), not RocksDB's own memory (block cache,
     /// memtables), which configuration bounds separately.
+    ///
+    /// Clients' receive buffers are left out (`memoryNotCountedForLimit`), as Redis leaves
+    /// out replica and AOF buffers: demotion cannot free them, and a connection that waits
+    /// for memory is not read (at most 64 KB past its request, Connection.swift). Counted,
+    /// 50 pipelined writers held 7 MB of an 8 MB limit in them: every key was demoted and
+    /// their writes still got -OOM.
     public func usedMemoryForLimit() -> Int {
-        MemoryStats.executionThreadBytes()
+        max(0, MemoryStats.executionThreadBytes() - memoryNotCountedForLimit())
     }
 
     /// Checks memory before a command that may add data (`adding`), after cold reads put

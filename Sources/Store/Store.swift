@@ -47,6 +47,9 @@ public final class Store {
     var memoryCheckCountdown = 0
     var lastMemorySample: UInt64 = 0
     var sampledUsedMemory = 0
+    /// Bytes of the execution thread's allocations that maxmemory does not count: the
+    /// clients' receive buffers (set by the server; see `usedMemoryForLimit`).
+    public var memoryNotCountedForLimit: () -> Int = { 0 }
     /// Keys the last demotion step picked (0: the policy found none it may demote).
     var lastDemotionVictims = 0
     /// Writes held back until demotion made room (INFO tiering_write_stalls and
