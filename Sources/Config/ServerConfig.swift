@@ -79,7 +79,7 @@ public final class ServerConfig {
     public var tieringWriteBufferSize = 16 << 20
     /// Demotion stops while the filesystem under RocksDB has less free space than this
     /// (writes that need room then get an error): RocksDB must never meet a full disk.
-    public var tieringMinFreeDisk = 256 << 20
+    public var tieringMinFreeDisk = 0
     public var tieringCompression = "zstd"
     /// Values at least this long are zstd-compressed by the value codec (0: never).
     public var tieringValueCompressionThreshold = 4096
