@@ -126,9 +126,8 @@ final class Connection: ExecutionLoop.Handler {
     /// True while the connection is parked with enough input behind its parked request:
     /// it is not read until the request has run. This is the backpressure a write waiting
     /// for memory needs (a `redis-cli --pipe` import kept being read while its SET waited
-    /// for demotion, and its query buffer, which counts against maxmemory, grew by 64 KB
-    /// an event until memory could not come down and writes got -OOM); a command parked
-    /// on a cold read waits the same way. The kernel's socket buffers then fill and the
+    /// for demotion, and its query buffer grew by 64 KB an event); a command parked on a
+    /// cold read waits the same way. The kernel's socket buffers then fill and the
     /// client's own writes block, as they do against a busy redis-server.
     private var inputPaused: Bool { parked && input.readableBytes >= Connection.parkedInputLimit }
 
@@ -208,7 +207,9 @@ final class Connection: ExecutionLoop.Handler {
                 input.discardReadBytes()
                 parser.rebase(discarding: consumed)
                 if parser.isInsideRequest {
-                    for index in ranges.indices { ranges[index] = (ranges[index].lowerBound - consumed)..<(ranges[index].upperBound - consumed) }
+                    for index in ranges.indices {
+                        ranges[index] = (ranges[index].lowerBound - consumed)..<(ranges[index].upperBound - consumed)
+                    }
                 }
             }
             input.reserveCapacity(minimumWritableBytes: wanted)

@@ -412,13 +412,19 @@ public final class ColdTier {
         guard !pendingDeletes.isEmpty else { return }
         let deletes = UncheckedBox(pendingDeletes)
         pendingDeletes = ColdBatch()
+        queueWrite { try $0.write(deletes.value) }
+    }
+
+    /// Runs `write` on the writer once the log holds the records of every command before
+    /// it; a failure counts as a cold write error.
+    func queueWrite(_ write: @escaping @Sendable (ColdStorage) throws -> Void) {
         let storage = self.storage
         let loop = self.loop
         let log = self.log, position = logPositionForWrite()
         writer.async {
             log?.waitWritten(position)
             do {
-                try storage.write(deletes.value)
+                try write(storage)
             } catch {
                 loop.execute { [self] in self.stats.writeErrors += 1 }
             }
@@ -435,17 +441,7 @@ public final class ColdTier {
         if !batch.isEmpty { flushDemotions() }
         flushPendingDeletes()
         let job = UncheckedBox(rewrite)
-        let storage = self.storage
-        let loop = self.loop
-        let log = self.log, position = logPositionForWrite()
-        writer.async {
-            log?.waitWritten(position)
-            do {
-                try ColdTier.apply(job.value, to: storage)
-            } catch {
-                loop.execute { [self] in self.stats.writeErrors += 1 }
-            }
-        }
+        queueWrite { try ColdTier.apply(job.value, to: $0) }
     }
 
     /// FLUSHDB/FLUSHALL: removes every RocksDB key of a database.

@@ -152,14 +152,7 @@ public final class Database {
     /// value is not read. Signals the change.
     @discardableResult
     public func delete(_ key: UnsafeRawBufferPointer) -> Bool {
-        let hash = KeyHash.hash(key)
-        if let slot = find(key, hash: hash) {
-            remove(slot)
-        } else if coldEntry(key, hash: hash) != nil {
-            removeCold(key, hash: hash)
-        } else {
-            return false
-        }
+        guard removeAnyTier(key) else { return false }
         modified(key)
         return true
     }
