@@ -1,4 +1,5 @@
 import CRocksDB
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -184,13 +185,14 @@ public final class ColdStorage: @unchecked Sendable {
 
     // MARK: - Compaction filter
 
-    /// Removes values whose codec header carries an expiry more than a minute past. (The
-    /// cold index is the authority on expiry: an EXPIRE or PERSIST of a cold key changes it
-    /// at once, and the writer rewrites the header after the writes queued before; the
-    /// minute covers that wait.) RocksDB turns a
-    /// removed entry into a deletion marker (kept until the bottommost level), so an older
-    /// version of the key in a lower level cannot resurface. Runs on compaction threads,
-    /// possibly several at once: it touches no state.
+    /// Removes values whose codec header says they expired. The cold index is the
+    /// authority on expiry: an EXPIRE or PERSIST of a cold key changes it at once, and the
+    /// writer rewrites the header after the writes queued before. While such a rewrite is
+    /// pending (`headerLags` > 0) a header may say "expired" of a key that lives on, so
+    /// only values expired over a minute ago go then. RocksDB turns a removed entry into a
+    /// deletion marker (kept until the bottommost level), so an older version of the key in
+    /// a lower level cannot resurface. Runs on compaction threads, possibly several at
+    /// once: it touches no state but the counter.
     private static let expiryFilter: @convention(c) (
         UnsafeMutableRawPointer?, Int32, UnsafePointer<CChar>?, Int, UnsafePointer<CChar>?, Int,
         UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, UnsafeMutablePointer<Int>?,
@@ -203,10 +205,19 @@ public final class ColdStorage: @unchecked Sendable {
         guard let header = ValueCodec.header(UnsafeRawBufferPointer(start: value, count: valueLength)) else {
             return 0   // not ours to judge: keep it
         }
-        return header.expireAt != 0 && header.expireAt <= Clock.nowMillis() - ColdStorage.expiredGraceMillis ? 1 : 0
+        guard header.expireAt != 0 else { return 0 }
+        let grace = ColdStorage.headerLags.load(ordering: .sequentiallyConsistent) > 0 ? ColdStorage.expiredGraceMillis : 0
+        return header.expireAt <= Clock.nowMillis() - grace ? 1 : 0
     }
 
     static let expiredGraceMillis: Int64 = 60_000
+
+    /// Expiry rewrites queued and not yet in RocksDB, plus one per cold tier whose start-up
+    /// replay of the log (which may hold EXPIRE records RocksDB lacks) is not done. A
+    /// rewrite counts from the moment its EXPIRE changes the index, before the old expiry
+    /// has passed (an expired key cannot be given a new one), so the filter never sees a
+    /// lagging header with the count at zero.
+    static let headerLags = Atomic<Int>(0)
 
     /// RocksDB calls the state destructor unconditionally, so it must not be null even
     /// though the filter has no state.

@@ -144,14 +144,27 @@ public final class ColdTier {
         // change since the last checkpoint, and a checkpoint ends with a flush of the
         // memtables (Persistence.swift).
         options.disableWAL = true
+        // RocksDB may compact before start-up has replayed the log's EXPIRE records.
+        ColdStorage.headerLags.add(1, ordering: .sequentiallyConsistent)
         storage = try ColdStorage(options: options)
         readers = (0..<max(1, config.tieringIOThreads)).map { DispatchQueue(label: "strata.cold.read.\($0)") }
         // Relative to the thread opening the tier (start-up, at the server's own priority).
         ioNice = Int32(min(19, Int(strata_thread_nice()) + config.tieringIONice))
     }
 
+    private var replayHeld = true
+
+    /// Start-up's replay of the log is done: every header that lags the index has its
+    /// rewrite counted (see `ColdStorage.headerLags`).
+    func endReplayHold() {
+        guard replayHeld else { return }
+        replayHeld = false
+        ColdStorage.headerLags.subtract(1, ordering: .sequentiallyConsistent)
+    }
+
     /// Waits for queued writes and closes RocksDB.
     public func close() {
+        endReplayHold()
         log?.submit(force: true)
         flushPendingDeletes()
         writer.sync {}
@@ -435,6 +448,7 @@ public final class ColdTier {
     /// copy, behind every write queued before (the index already holds the new expiry, and
     /// the log the change; the value is never read on the execution thread).
     func rewriteExpiry(storageID: UInt8, key: [UInt8], expireAt: Int64) {
+        ColdStorage.headerLags.add(1, ordering: .sequentiallyConsistent)   // until `apply` has written it
         let rewrite = ColdRewrite.expiry(ColdKeyFormat.encode(storageID: storageID, key: key), expireAt)
         // After a cold move of this command: behind it (ColdTierMoves.swift).
         if !rewrites.isEmpty { return rewrites.append(rewrite) }

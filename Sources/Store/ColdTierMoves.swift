@@ -108,6 +108,8 @@ extension ColdTier {
         case .delete(let key):
             write.delete(key)
         case .expiry(let key, let expireAt):
+            // After the write (or its failure): the header no longer lags the index.
+            defer { ColdStorage.headerLags.subtract(1, ordering: .sequentiallyConsistent) }
             guard let stored = try storage.get(key),
                   let rewritten = stored.withUnsafeBytes({ ValueCodec.replacingExpiry($0, expireAt: expireAt) })
             else { return }

@@ -40,6 +40,7 @@ extension Store {
 
     public func recover(logDirectory: String, allowTruncated: Bool, allowCorrupt: Bool) throws -> RecoveryReport {
         guard let tier else { throw RecoveryError(description: "recovery needs the RocksDB tier open") }
+        defer { tier.endReplayHold() }
         var report = RecoveryReport()
         persistence.logDirectory = logDirectory
         let storage = tier.storage
