@@ -227,9 +227,18 @@ public final class AppendLog: @unchecked Sendable {
         }
     }
 
+    static let keptBufferCapacity = 1 << 20
+
     private func dropFromBuffer(_ count: Int) {
         if count == buffer.count {
-            buffer.removeAll(keepingCapacity: true)
+            // A large record (a 48 MB SET) grew the buffer: keeping that capacity would hold
+            // the memory, counted in maxmemory, after the value itself is gone.
+            if buffer.capacity <= AppendLog.keptBufferCapacity {
+                buffer.removeAll(keepingCapacity: true)
+            } else {
+                buffer = []
+                buffer.reserveCapacity(64 * 1024)
+            }
         } else {
             buffer.removeFirst(count)
             frameStart = frameStart.map { $0 - count }

@@ -189,7 +189,17 @@ extension Store {
         // Redis rewrites when the AOF has grown by the percentage over its size after the
         // last rewrite (aof_base_size).
         if let log, config.autoAofRewritePercentage > 0, log.bytesSinceCheckpoint >= UInt64(config.autoAofRewriteMinSize) {
-            if logGrowthSinceCheckpoint * 100 >= checkpointBaseBytes * UInt64(config.autoAofRewritePercentage) {
+            let percentage = UInt64(config.autoAofRewritePercentage)
+            if logGrowthSinceCheckpoint * 100 >= checkpointBaseBytes * percentage {
+                return checkpoint()
+            }
+            // The base is measured when a checkpoint ends and can be stale: after a large
+            // value is deleted, a log holding it would wait for as much growth again (a
+            // 4-key dataset kept a 537 MB log). What a checkpoint would write now is the
+            // hot tier, so one is also due when the whole tail is larger than that by the
+            // percentage: a crash then replays no more than that.
+            let rewriteNow = UInt64(max(0, usedMemoryForLimit()))
+            if log.bytesSinceCheckpoint * 100 >= rewriteNow * (100 + percentage) {
                 checkpoint()
             }
         }

@@ -1064,6 +1064,37 @@ def test_auto_rewrite_keeps_the_log_small(make_server):
     assert c.dbsize() == 50
 
 
+@pytest.mark.strata_only
+def test_auto_rewrite_after_a_large_value_is_deleted(make_server):
+    """A checkpoint logs the hot keys again, so its base can be large; once that value is
+    deleted the log is a long tail of a small dataset. A checkpoint comes without waiting
+    for as much growth again (Redis would keep the AOF until it doubled), so a crash
+    never replays much more than the live data."""
+    inst = make_server("--appendfsync", "everysec", "--auto-aof-rewrite-percentage", "100",
+                       "--auto-aof-rewrite-min-size", "1mb")
+    c = inst.client()
+    log_dir = os.path.join(inst.dir, "appendonlydir")
+
+    def log_bytes():
+        return sum(os.path.getsize(f) for f in glob.glob(os.path.join(log_dir, "*"))
+                   if os.path.isfile(f))
+    c.set("big", b"b" * (48 << 20))
+    c.set("small", "s")
+    c.bgrewriteaof()
+    wait_background_done(c)
+    time.sleep(0.3)
+    rewrites = info_persistence(c)["aof_rewrites"]
+    assert log_bytes() > 48 << 20      # the checkpoint logged the big value again
+    c.delete("big")
+    wait_until(lambda: log_bytes() < 8 << 20, 15,
+               what=lambda: "a checkpoint after the delete (log %d bytes)" % log_bytes())
+    assert info_persistence(c)["aof_rewrites"] > rewrites
+    wait_background_done(c)
+    kill_and_restart(inst)
+    c = inst.client()
+    assert c.get("small") == b"s" and c.exists("big") == 0
+
+
 # --------------------------------------------------------------------------- log files
 # Strata's own format: strata_only.
 
