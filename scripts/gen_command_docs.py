@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""Generates Sources/Commands/CommandDocsData.swift from a running redis-server 7.0.
+"""Generates Sources/Commands/Server/CommandDocsData.swift from a running redis-server 7.0.
 
 COMMAND DOCS and COMMAND INFO describe Redis's public command interface (summaries,
 versions, complexity, argument grammar, key specs, tips, ACL categories); Strata answers
 them with the same facts for the commands it implements. Run against a real 7.0 server:
 
     redis-server --port 7777 --save "" &
-    python3 scripts/gen_command_docs.py 7777 > Sources/Commands/CommandDocsData.swift
+    python3 scripts/gen_command_docs.py 7777 > Sources/Commands/Server/CommandDocsData.swift
 
 The output is one JSON document (object key order matters and is kept by the Swift
 reader). Per command (and subcommand, as "container|sub"):

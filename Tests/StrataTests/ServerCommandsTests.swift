@@ -62,7 +62,7 @@ final class ServerCommandsTests: XCTestCase {
     func testConfigGlob() {
         XCTAssertTrue(ConfigCommand.configNameMatches("maxmemory*", "maxmemory-policy"))
         XCTAssertTrue(ConfigCommand.configNameMatches("MAXMEM*", "maxmemory"))
-        XCTAssertTrue(ConfigCommand.configNameMatches("*", ""))
+        XCTAssertTrue(ConfigCommand.configNameMatches("*", "hz"))
         XCTAssertTrue(ConfigCommand.configNameMatches("h?", "hz"))
         XCTAssertFalse(ConfigCommand.configNameMatches("h?", "h"))
         XCTAssertTrue(ConfigCommand.configNameMatches("[a-h]z", "hz"))

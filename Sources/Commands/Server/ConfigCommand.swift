@@ -1,6 +1,7 @@
 import Config
 import Foundation
 import RESP
+import Store
 
 /// CONFIG GET / SET / RESETSTAT / REWRITE / HELP over `ConfigDirectives.all`.
 public enum ConfigCommand {
@@ -168,63 +169,9 @@ public enum ConfigCommand {
 
     // MARK: - Glob
 
-    /// Case-insensitive glob match of a directive name (`*`, `?`, `[a-z]`, `[^x]`, `\`
-    /// escapes), as Redis's stringmatch with nocase. To be unified with the store's glob.
+    /// Case-insensitive glob match of a directive name, as Redis's stringmatch with nocase.
     static func configNameMatches(_ pattern: String, _ name: String) -> Bool {
-        let p = Array(pattern.lowercased().utf8), s = Array(name.lowercased().utf8)
-        return globMatch(p[...], s[...])
-    }
-
-    private static func globMatch(_ pattern: ArraySlice<UInt8>, _ string: ArraySlice<UInt8>) -> Bool {
-        var p = pattern.startIndex, s = string.startIndex
-        while p < pattern.endIndex {
-            switch pattern[p] {
-            case UInt8(ascii: "*"):
-                while p + 1 < pattern.endIndex && pattern[p + 1] == UInt8(ascii: "*") { p += 1 }
-                if p + 1 == pattern.endIndex { return true }
-                var start = s
-                while start <= string.endIndex {
-                    if globMatch(pattern[(p + 1)...], string[start...]) { return true }
-                    start += 1
-                }
-                return false
-            case UInt8(ascii: "?"):
-                guard s < string.endIndex else { return false }
-                s += 1
-            case UInt8(ascii: "["):
-                guard s < string.endIndex else { return false }
-                p += 1
-                let negate = p < pattern.endIndex && pattern[p] == UInt8(ascii: "^")
-                if negate { p += 1 }
-                var matched = false
-                while p < pattern.endIndex && pattern[p] != UInt8(ascii: "]") {
-                    if pattern[p] == UInt8(ascii: "\\") && p + 1 < pattern.endIndex {
-                        p += 1
-                        if pattern[p] == string[s] { matched = true }
-                    } else if p + 2 < pattern.endIndex && pattern[p + 1] == UInt8(ascii: "-")
-                                && pattern[p + 2] != UInt8(ascii: "]") {
-                        let low = min(pattern[p], pattern[p + 2]), high = max(pattern[p], pattern[p + 2])
-                        if string[s] >= low && string[s] <= high { matched = true }
-                        p += 2
-                    } else if pattern[p] == string[s] {
-                        matched = true
-                    }
-                    p += 1
-                }
-                if p == pattern.endIndex { p -= 1 }  // unterminated class: "]" implied
-                if matched == negate { return false }
-                s += 1
-            case UInt8(ascii: "\\") where p + 1 < pattern.endIndex:
-                p += 1
-                guard s < string.endIndex, pattern[p] == string[s] else { return false }
-                s += 1
-            default:
-                guard s < string.endIndex, pattern[p] == string[s] else { return false }
-                s += 1
-            }
-            p += 1
-        }
-        return s == string.endIndex
+        GlobMatch.matches(pattern: pattern, subject: name, caseInsensitive: true)
     }
 }
 

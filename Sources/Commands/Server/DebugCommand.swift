@@ -144,23 +144,12 @@ public enum DebugCommand {
         let serializedLength: Int
         switch slot.pointee.value {
         case .string(let bytes):
-            encoding = stringEncoding(bytes, meta: meta)
+            encoding = KeyCommands.stringEncoding(bytes, meta: meta)
             serializedLength = rdbStringLength(bytes)
         }
         let address = "0x" + String(UInt(bitPattern: slot), radix: 16)
         client.reply.status("Value at:\(address) refcount:1 encoding:\(encoding) serializedlength:\(serializedLength) "
                             + "lru:\(meta & AccessTracking.lruMask) lru_seconds_idle:\(idle)")
-    }
-
-    /// The encoding OBJECT ENCODING reports for a string: raw after an in-place change
-    /// (APPEND, SETRANGE...), int for canonical integers, embstr up to 44 bytes, else raw.
-    static func stringEncoding(_ bytes: [UInt8], meta: UInt32) -> String {
-        if meta & KeyFlags.rawString != 0 { return "raw" }
-        if bytes.count <= 20, let value = bytes.withUnsafeBytes({ StrictInteger.parse($0) }),
-           String(value).utf8.elementsEqual(bytes) {
-            return "int"
-        }
-        return bytes.count <= 44 ? "embstr" : "raw"
     }
 
     /// RDB size of a string: integers fitting 32 bits are stored as 1+1/2/4 bytes, others
