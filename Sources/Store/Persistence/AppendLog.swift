@@ -96,7 +96,7 @@ public final class AppendLog: @unchecked Sendable {
         self.currentSegment = segment
         try FileSystem.makeDirectories(directory)
         fd = try AppendLog.openSegment(path: segmentPath(segment), validLength: validLength)
-        buffer.reserveCapacity(64 * 1024)
+        startEmptyBuffer()
     }
 
     public func segmentPath(_ n: Int) -> String { AppendLog.segmentPath(directory: directory, baseName: baseName, n) }
@@ -164,8 +164,7 @@ public final class AppendLog: @unchecked Sendable {
         let chunk: UncheckedBox<[UInt8]>
         if closedBytes == buffer.count {
             chunk = UncheckedBox(buffer)
-            buffer = []
-            buffer.reserveCapacity(64 * 1024)
+            startEmptyBuffer()
         } else {
             // A command is writing its frame: hand over the frames before it.
             chunk = UncheckedBox(Array(buffer[..<closedBytes]))
@@ -229,6 +228,12 @@ public final class AppendLog: @unchecked Sendable {
 
     static let keptBufferCapacity = 1 << 20
 
+    /// A new, empty buffer with room for a typical group of records.
+    private func startEmptyBuffer() {
+        buffer = []
+        buffer.reserveCapacity(64 * 1024)
+    }
+
     private func dropFromBuffer(_ count: Int) {
         if count == buffer.count {
             // A large record (a 48 MB SET) grew the buffer: keeping that capacity would hold
@@ -236,8 +241,7 @@ public final class AppendLog: @unchecked Sendable {
             if buffer.capacity <= AppendLog.keptBufferCapacity {
                 buffer.removeAll(keepingCapacity: true)
             } else {
-                buffer = []
-                buffer.reserveCapacity(64 * 1024)
+                startEmptyBuffer()
             }
         } else {
             buffer.removeFirst(count)

@@ -189,8 +189,9 @@ extension Store {
         // Redis rewrites when the AOF has grown by the percentage over its size after the
         // last rewrite (aof_base_size).
         if let log, config.autoAofRewritePercentage > 0, log.bytesSinceCheckpoint >= UInt64(config.autoAofRewriteMinSize) {
-            let percentage = UInt64(config.autoAofRewritePercentage)
-            if logGrowthSinceCheckpoint * 100 >= checkpointBaseBytes * percentage {
+            // In Double: the percentage may be up to 2^31, and bytes times that overflow UInt64.
+            let percentage = Double(config.autoAofRewritePercentage)
+            if Double(logGrowthSinceCheckpoint) * 100 >= Double(checkpointBaseBytes) * percentage {
                 return checkpoint()
             }
             // The base is measured when a checkpoint ends and can be stale: after a large
@@ -198,8 +199,8 @@ extension Store {
             // 4-key dataset kept a 537 MB log). What a checkpoint would write now is the
             // hot tier, so one is also due when the whole tail is larger than that by the
             // percentage: a crash then replays no more than that.
-            let rewriteNow = UInt64(max(0, usedMemoryForLimit()))
-            if log.bytesSinceCheckpoint * 100 >= rewriteNow * (100 + percentage) {
+            let rewriteNow = Double(max(0, usedMemoryForLimit()))
+            if Double(log.bytesSinceCheckpoint) * 100 >= rewriteNow * (100 + percentage) {
                 checkpoint()
             }
         }
