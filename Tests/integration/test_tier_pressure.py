@@ -123,6 +123,25 @@ def test_client_pipeline_past_maxmemory_gets_no_error(server_factory):
     check_values(r, 20_000, 2048, prefix="p:")
 
 
+def test_pipe_import_whose_cold_index_outgrows_maxmemory(server_factory, tmp_path):
+    """400 000 small keys under 4 MB: the cold index alone (~25 B a key, 10 MB) is larger
+    than maxmemory, which bounds the hot tier. Counted against the limit, every write after
+    ~150 000 keys got -OOM (10 M keys under 32mb stopped at 1.3 M)."""
+    srv = server_factory("--maxmemory", "4mb", "--maxmemory-policy", "allkeys-lru")
+    path = str(tmp_path / "small.txt")
+    count = 400_000
+    write_pipe_file(path, count, size=16, prefix=b"s:")
+    errors, replies, output = pipe_load(srv, path)
+    assert (errors, replies) == (0, count), output[-500:]
+    r = srv.client()
+    assert r.dbsize() == count
+    tiering = r.info("tiering")
+    assert tiering["cold_index_bytes"] > 4 * 1024 * 1024
+    assert tiering["used_memory_for_maxmemory"] <= 5 * 1024 * 1024
+    for i in range(0, count, 997):
+        assert r.get("s:%d" % i) == value_of(i, 16), i
+
+
 @pytest.mark.parametrize("policy", ["allkeys-lfu", "allkeys-random", "volatile-lru", "volatile-ttl"])
 def test_pipe_import_under_every_policy(server_factory, policy, tmp_path):
     srv = server_factory("--maxmemory", "8mb", "--maxmemory-policy", policy)

@@ -52,9 +52,15 @@ public enum MemoryVerdict {
 }
 
 extension Store {
-    /// Memory that counts against maxmemory: what the execution thread allocated (keys,
-    /// values, the cold index, client buffers), not RocksDB's own memory (block cache,
+    /// Memory that counts against maxmemory: what the execution thread allocated for the
+    /// hot tier (keys, values, client buffers), not RocksDB's own memory (block cache,
     /// memtables), which configuration bounds separately.
+    ///
+    /// The cold index is left out too: demotion cannot shrink it (each demoted key adds an
+    /// entry), so once it alone passed maxmemory every write got -OOM. Measured: 10 M keys
+    /// of 16 B under 32mb stopped at 1.3 M keys with 8.7 M -OOM replies, the index holding
+    /// 32 MB. maxmemory bounds the hot tier; the index costs `cold_index_bytes_per_key` on
+    /// top (INFO tiering), as RocksDB's memory does.
     ///
     /// Clients' receive buffers are left out (`memoryNotCountedForLimit`), as Redis leaves
     /// out replica and AOF buffers: demotion cannot free them, and a connection that waits
@@ -62,7 +68,7 @@ extension Store {
     /// 50 pipelined writers held 7 MB of an 8 MB limit in them: every key was demoted and
     /// their writes still got -OOM.
     public func usedMemoryForLimit() -> Int {
-        max(0, MemoryStats.executionThreadBytes() - memoryNotCountedForLimit())
+        max(0, MemoryStats.executionThreadBytes() - memoryNotCountedForLimit() - coldIndexBytes)
     }
 
     /// Checks memory before a command that may add data (`adding`), after cold reads put
@@ -100,7 +106,7 @@ extension Store {
                 // allocator rounding), from the figures themselves: a fixed estimate was
                 // half of it, and demotion kept going while batches were in flight.
                 let hot = hotKeys
-                let perKey = hot > 0 ? max(64, (used - coldIndexBytes) / hot) : 256
+                let perKey = hot > 0 ? max(64, used / hot) : 256
                 // A checkpoint's copies in the batch stay in RAM: they free nothing.
                 let leaving = (tier.inFlightKeys + tier.batch.leavingKeys) * perKey
                 // At most two batches and about a millisecond per call: the rest follows
