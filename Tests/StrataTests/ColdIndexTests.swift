@@ -39,9 +39,10 @@ final class ColdIndexTests: XCTestCase {
         XCTAssertEqual(index.expiresCount, 0)
     }
 
-    /// The budget of the cold tier: at most 30 bytes of RAM a cold key (20-byte entries at a
-    /// load of at least 2/3), at any size, while growing and while shrinking.
-    func testAtMost30BytesPerKey() {
+    /// The budget of the cold tier: at most 32 bytes of RAM a cold key (20-byte entries at a
+    /// load of at least 2/3, 30 bytes, plus what jemalloc's size classes round the three
+    /// arrays up to), at any size, while growing and while shrinking.
+    func testAtMost32BytesPerKey() {
         let index = ColdIndex()
         var rng = SystemRandomNumberGenerator()
         var fps: [UInt64] = []
@@ -50,26 +51,26 @@ final class ColdIndexTests: XCTestCase {
             fps.append(fp)
             index.insert(fp, expireAt: 0)
             if n >= 100_000 && n % 50_000 == 0 {
-                XCTAssertLessThanOrEqual(Double(index.allocatedBytes) / Double(index.count), 30.0, "at \(n)")
+                XCTAssertLessThanOrEqual(Double(index.allocatedBytes) / Double(index.count), 32.0, "at \(n)")
             }
         }
         while fps.count > 100_000 {
             index.remove(fps.removeLast())
             if fps.count % 50_000 == 0 {
-                XCTAssertLessThanOrEqual(Double(index.allocatedBytes) / Double(index.count), 30.0, "at \(fps.count)")
+                XCTAssertLessThanOrEqual(Double(index.allocatedBytes) / Double(index.count), 32.0, "at \(fps.count)")
             }
         }
         for fp in fps { XCTAssertTrue(index.contains(fp)) }
     }
 
     func testTypeAndAccessShareTheMeta() {
-        let meta = ColdIndex.meta(access: 0x12_3456, typeTag: ValueCodec.tagHash)
-        XCTAssertEqual(ColdIndex.typeTag(meta: meta), ValueCodec.tagHash)
+        let meta = ColdIndex.meta(access: 0x12_3456, typeTag: ValueType.hash.rawValue)
+        XCTAssertEqual(ColdIndex.typeTag(meta: meta), ValueType.hash.rawValue)
         XCTAssertEqual(meta & AccessTracking.lruMask, 0x12_3456)
         let index = ColdIndex()
         index.insert(99, expireAt: 0, meta: meta)
         index.setAccess(99, 0x00_0042)
-        XCTAssertEqual(index.meta(99), ColdIndex.meta(access: 0x42, typeTag: ValueCodec.tagHash))
+        XCTAssertEqual(index.meta(99), ColdIndex.meta(access: 0x42, typeTag: ValueType.hash.rawValue))
         index.setExpiry(99, expireAt: 5_000)
         XCTAssertEqual(index.expireAt(99), 5_000)
         XCTAssertEqual(index.expiresCount, 1)
