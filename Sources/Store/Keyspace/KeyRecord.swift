@@ -8,7 +8,10 @@ import CShims
 /*
  A hot key's name and value in one allocation:
 
-     [value length: UInt64][key length: UInt32][key bytes][value bytes]
+     [value length: 7 bytes][type: 1 byte][key length: UInt32][key bytes][value bytes]
+
+ (the first 8 bytes are one little-endian UInt64: the length in the low 56 bits, the
+ `ValueType` in the top byte).
 
  Swift arrays cost a 32-byte header each, so a key and a string value as two arrays took
  two allocations and 64 bytes of headers (275 bytes of RAM per 100-byte key at 1 M keys,
@@ -20,21 +23,25 @@ import CShims
  the key is removed (or hands it over with `take`), and the table can move slots with a
  plain copy. The one exception: while a demotion batch writes the record to RocksDB, the
  slot shares it with the batch (`KeyFlags.inBatch`, see DemotionBatch). Only strings
- exist so far; a later data type adds a type tag to the header and keeps a reference to
- its structure in the value part.
+ exist so far; a collection keeps its type in the header and, packed, its bytes in the
+ value part (DESIGN.md "Values").
 */
 public struct KeyRecord {
     public let base: UnsafeMutableRawPointer
 
     @usableFromInline static let valueCountOffset = 0
+    /// The type's byte: the top byte of the little-endian length word.
+    @usableFromInline static let typeOffset = 7
+    @usableFromInline static let countMask: UInt64 = (1 << 56) - 1
     @usableFromInline static let keyCountOffset = 8
     @usableFromInline static let headerBytes = 12
 
     @inlinable init(base: UnsafeMutableRawPointer) { self.base = base }
 
     /// A new record holding copies of `key` and `value`.
-    public static func make(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) -> KeyRecord {
-        let record = allocate(key: key, valueCount: value.count, zeroed: false)
+    public static func make(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer,
+                            type: ValueType = .string) -> KeyRecord {
+        let record = allocate(key: key, valueCount: value.count, zeroed: false, type: type)
         if value.count > 0 {
             (record.base + headerBytes + key.count).copyMemory(from: value.baseAddress!, byteCount: value.count)
         }
@@ -44,16 +51,17 @@ public struct KeyRecord {
     /// A new record holding a copy of `key` and `count` zero bytes as its value (calloc:
     /// a large block comes from fresh zero pages, untouched until written).
     public static func make(key: UnsafeRawBufferPointer, zeroedValueCount count: Int) -> KeyRecord {
-        allocate(key: key, valueCount: count, zeroed: true)
+        allocate(key: key, valueCount: count, zeroed: true, type: .string)
     }
 
     /// A block with the header and the key written; the value's bytes are the caller's.
-    private static func allocate(key: UnsafeRawBufferPointer, valueCount: Int, zeroed: Bool) -> KeyRecord {
+    private static func allocate(key: UnsafeRawBufferPointer, valueCount: Int, zeroed: Bool,
+                                 type: ValueType) -> KeyRecord {
         // A key this long would need a query buffer of more than 4 GB.
         precondition(key.count <= Int(UInt32.max), "key longer than 4 GB")
         let size = headerBytes + key.count + valueCount
         let base = (zeroed ? calloc(1, size) : malloc(size))!
-        base.storeBytes(of: UInt64(valueCount), toByteOffset: valueCountOffset, as: UInt64.self)
+        storeCount(valueCount, type: type, at: base)
         base.storeBytes(of: UInt32(key.count), toByteOffset: keyCountOffset, as: UInt32.self)
         if key.count > 0 { (base + headerBytes).copyMemory(from: key.baseAddress!, byteCount: key.count) }
         return KeyRecord(base: base)
@@ -71,7 +79,20 @@ public struct KeyRecord {
     }
 
     @inlinable public var valueCount: Int {
-        Int(base.load(fromByteOffset: KeyRecord.valueCountOffset, as: UInt64.self))
+        Int(base.load(fromByteOffset: KeyRecord.valueCountOffset, as: UInt64.self) & KeyRecord.countMask)
+    }
+
+    /// The value's type, from the header's top byte.
+    @inlinable public var valueType: ValueType {
+        ValueType(rawValue: base.load(fromByteOffset: KeyRecord.typeOffset, as: UInt8.self)) ?? .string
+    }
+
+    /// Writes the header's length word: `count` and the type in its top byte.
+    @inline(__always)
+    static func storeCount(_ count: Int, type: ValueType, at base: UnsafeMutableRawPointer) {
+        precondition(UInt64(count) <= countMask, "value longer than 2^56 bytes")
+        base.storeBytes(of: UInt64(count) | UInt64(type.rawValue) << 56, toByteOffset: valueCountOffset,
+                        as: UInt64.self)
     }
 
     /// The key's bytes, valid while the record lives.
@@ -106,8 +127,9 @@ public struct KeyRecord {
         // jemalloc. Otherwise realloc keeps the header and the key, in a block of the new
         // size's class (smaller values move to smaller blocks).
         let sameClass = strata_size_class(total) == strata_usable_size(self.base)
+        let type = valueType
         let base = sameClass ? self.base : realloc(self.base, total)!
-        base.storeBytes(of: UInt64(value.count), toByteOffset: KeyRecord.valueCountOffset, as: UInt64.self)
+        KeyRecord.storeCount(value.count, type: type, at: base)
         if value.count > 0 {
             (base + KeyRecord.headerBytes + keyCount).copyMemory(from: value.baseAddress!, byteCount: value.count)
         }
@@ -121,6 +143,7 @@ public struct KeyRecord {
     func growingValue(to count: Int) -> KeyRecord {
         let old = valueCount
         guard count > old else { return self }
+        let type = valueType
         let start = KeyRecord.headerBytes + keyCount
         var base = self.base
         if start + count > strata_usable_size(base) {
@@ -129,7 +152,7 @@ public struct KeyRecord {
             base = realloc(base, start + target)!
         }
         memset(base + start + old, 0, count - old)
-        base.storeBytes(of: UInt64(count), toByteOffset: KeyRecord.valueCountOffset, as: UInt64.self)
+        KeyRecord.storeCount(count, type: type, at: base)
         return KeyRecord(base: base)
     }
 }

@@ -42,17 +42,23 @@ public struct KeySlot {
         set { newValue.withStringBytes { setString($0) } }
     }
 
-    /// The name TYPE reports (only strings exist so far).
-    public var typeName: String { "string" }
+    /// The value's type, from the record's header.
+    @inlinable public var valueType: ValueType { record.valueType }
 
-    /// The type tag the value codec stores for this value (only strings exist so far).
-    public var typeTag: UInt8 { ValueCodec.tagString }
+    /// The name TYPE reports.
+    public var typeName: String { valueType.name }
+
+    /// The type tag the value codec and the cold index store for this value.
+    public var typeTag: UInt8 { valueType.rawValue }
 
     /// What the cold index keeps of this key's metadata when it leaves RAM.
     public var coldMeta: UInt32 { ColdIndex.meta(access: meta, typeTag: typeTag) }
 
     /// The bytes of the string value, valid until the slot changes; nil for other types.
-    @inlinable public var stringBytes: UnsafeRawBufferPointer? { record.valueBytes }
+    @inlinable public var stringBytes: UnsafeRawBufferPointer? {
+        let record = self.record
+        return record.valueType == .string ? record.valueBytes : nil
+    }
 
     /// Replaces the value with a string holding a copy of `bytes`.
     public mutating func setString(_ bytes: UnsafeRawBufferPointer) {

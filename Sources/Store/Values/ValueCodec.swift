@@ -59,12 +59,8 @@ public enum ValueCodec {
     /// Format version written by `encode`.
     public static let version: UInt8 = 1
 
-    public static let tagString: UInt8 = 0
-    public static let tagList: UInt8 = 1
-    public static let tagSet: UInt8 = 2
-    public static let tagZSet: UInt8 = 3
-    public static let tagHash: UInt8 = 4
-    public static let tagStream: UInt8 = 5
+    /// Byte 1 of an encoding is a `ValueType`'s raw value; these are fixed for ever.
+    static let tagString = ValueType.string.rawValue
 
     public static let flagExpiry: UInt8 = 0x01
     public static let flagCompressed: UInt8 = 0x02
@@ -88,17 +84,7 @@ public enum ValueCodec {
     }
 
     /// The TYPE name of a tag, or nil for an unknown tag.
-    public static func typeName(tag: UInt8) -> String? {
-        switch tag {
-        case tagString: return "string"
-        case tagList: return "list"
-        case tagSet: return "set"
-        case tagZSet: return "zset"
-        case tagHash: return "hash"
-        case tagStream: return "stream"
-        default: return nil
-        }
-    }
+    public static func typeName(tag: UInt8) -> String? { ValueType(rawValue: tag)?.name }
 
     // MARK: - Encode
 
@@ -214,7 +200,7 @@ public enum ValueCodec {
         guard bytes.count >= 3 else { throw ValueCodecError.truncated }
         guard bytes[0] == version else { throw ValueCodecError.unknownVersion(bytes[0]) }
         let tag = bytes[1]
-        guard tag <= tagStream else { throw ValueCodecError.unknownTypeTag(tag) }
+        guard ValueType(rawValue: tag) != nil else { throw ValueCodecError.unknownTypeTag(tag) }
         let flags = bytes[2]
         guard flags & ~knownFlags == 0 else { throw ValueCodecError.badFlags(flags) }
         var header = Header(tag: tag, flags: flags, expireAt: 0, end: 3)
