@@ -405,3 +405,25 @@ def test_transaction_is_atomic_wrt_other_clients(r, server):
         for c in clients:
             c.close()
     assert r.get("n") == b"200"
+
+
+# ---------------------------------------------------------------- atomic units and the tier
+
+@pytest.mark.strata_only
+def test_no_key_leaves_ram_while_exec_runs(server):
+    """MULTI, TIER DEMOTE-ALL, KEYS *, EXISTS, GET, TIER DEMOTE, EXEC: the queued commands
+    see the key as it was (it answered [OK, [], 0, nil] when the demotion ran inside EXEC);
+    the demotion of everything runs once EXEC has ended."""
+    r = server.client()
+    r.flushall()
+    r.set("k", "v")
+    pipe = r.pipeline(transaction=True)
+    pipe.execute_command("TIER", "DEMOTE-ALL")
+    pipe.keys("*")
+    pipe.exists("k")
+    pipe.get("k")
+    pipe.execute_command("TIER", "DEMOTE", "k")
+    pipe.get("k")
+    assert pipe.execute() == [b"OK", [b"k"], 1, b"v", 0, b"v"]
+    assert r.execute_command("TIER", "GET", "k") == b"cold"
+    assert r.get("k") == b"v"

@@ -53,9 +53,13 @@ public enum TransactionCommands {
         // The client stays "in MULTI" while the queue runs, as in Redis (CLIENT LIST shows
         // flags=x and multi=N from inside the transaction). Queued commands run through
         // run(), not dispatch(), so nothing is queued again.
+        // An atomic unit: no key leaves RAM until the queue has run (ColdTier.atomicUnits).
+        let tier = server.store.tier
+        tier?.beginAtomicUnit()
         for (spec, arguments) in queued {
             server.run(client, spec, arguments)
         }
+        tier?.endAtomicUnit()
         client.transaction = nil
         client.currentCommandFailed = false
     }

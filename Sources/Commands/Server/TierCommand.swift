@@ -37,6 +37,8 @@ public enum TierCommand {
         guard let tier = client.server.store.activeTier else { return client.error(disabled) }
         let db = client.db
         var demoted = 0
+        // Inside MULTI/EXEC no key may leave RAM: none is demoted.
+        if tier.atomicUnits > 0 { return client.reply.integer(0) }
         for index in 2..<args.count {
             guard let slot = db.find(args.bytes(index)) else { continue }
             tier.demote(db, slot)

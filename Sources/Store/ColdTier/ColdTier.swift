@@ -74,6 +74,12 @@ public final class ColdTier {
     var transientKeys: [(UInt8, [UInt8])] = []
     /// Keys read for commands that have not run yet, by RocksDB key: how many wait for each.
     var pins: [RocksKey: Int] = [:]
+    /// Atomic units (EXEC, later scripts) running now: while any runs, no key leaves RAM,
+    /// whatever asks for it (DESIGN.md "Atomic units"), so that a queued KEYS, EXISTS or GET
+    /// never finds a key half-way to RocksDB.
+    public internal(set) var atomicUnits = 0
+    /// A demotion of everything asked for inside an atomic unit, done when it ends.
+    var demoteEverythingAfterAtomicUnits = false
     /// RocksDB deletes not yet handed to the writer: they go first in its next write.
     var pendingDeletes = ColdBatch()
     var deleteFlushScheduled = false

@@ -54,6 +54,7 @@ extension ColdTier {
     /// Demotes the key at `slot`; returns the RAM it frees (now or when its batch is written).
     @discardableResult
     public func demote(_ db: Database, _ slot: SlotPointer) -> Int {
+        if atomicUnits > 0 { return 0 }
         let meta = slot.pointee.meta
         if meta & (KeyFlags.demoting | KeyFlags.pinned) != 0 { return 0 }
         let bytes = ColdTier.estimatedBytes(slot)
@@ -227,6 +228,10 @@ extension ColdTier {
     /// Demotes every hot key of every database and waits for the write (the all-cold test
     /// mode runs this after each command; TIER DEMOTE-ALL runs it on request).
     public func demoteEverything() {
+        if atomicUnits > 0 {
+            demoteEverythingAfterAtomicUnits = true
+            return
+        }
         var any = false
         for db in store.databases where db.keys.count > 0 {
             var keys: [[UInt8]] = []
@@ -239,5 +244,17 @@ extension ColdTier {
             }
         }
         if any || !batch.isEmpty { flushDemotions(wait: true) }
+    }
+
+    /// An atomic unit starts: until it ends, `demote` and `demoteEverything` move nothing.
+    public func beginAtomicUnit() { atomicUnits += 1 }
+
+    /// An atomic unit ended; a demotion of everything asked for meanwhile runs now.
+    public func endAtomicUnit() {
+        atomicUnits -= 1
+        if atomicUnits == 0 && demoteEverythingAfterAtomicUnits {
+            demoteEverythingAfterAtomicUnits = false
+            demoteEverything()
+        }
     }
 }
