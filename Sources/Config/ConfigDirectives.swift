@@ -19,8 +19,11 @@ public struct ConfigDirective {
     public let set: (ServerConfig, [String]) throws -> Void
     /// Accepts any number of words (save, bind) instead of exactly one.
     public let variadic: Bool
+    /// For an old name kept as an alias (`hash-max-ziplist-entries`), the directive's own
+    /// name. CONFIG GET lists both, as Redis 7.0 does; CONFIG REWRITE writes the own name.
+    public let aliasOf: String?
 
-    init(_ name: String, _ mutability: Mutability = .mutable, variadic: Bool = false,
+    init(_ name: String, _ mutability: Mutability = .mutable, variadic: Bool = false, aliasOf: String? = nil,
          get: @escaping (ServerConfig) -> String,
          set: @escaping (ServerConfig, [String]) throws -> Void) {
         self.name = name
@@ -28,6 +31,15 @@ public struct ConfigDirective {
         self.get = get
         self.set = set
         self.variadic = variadic
+        self.aliasOf = aliasOf
+    }
+
+    /// The directive's own name (an alias's target).
+    public var canonicalName: String { aliasOf ?? name }
+
+    /// The same setting under an old name.
+    func alias(_ oldName: String) -> ConfigDirective {
+        ConfigDirective(oldName, mutability, variadic: variadic, aliasOf: name, get: get, set: set)
     }
 }
 
@@ -149,7 +161,33 @@ public enum ConfigDirectives {
         .int("slowlog-log-slower-than", min: -1, max: Int(Int64.max), \.slowlogLogSlowerThan),
         .int("slowlog-max-len", min: 0, max: Int(Int64.max), \.slowlogMaxLen),
         .int("latency-monitor-threshold", min: 0, max: Int(Int64.max), \.latencyMonitorThreshold),
-    ]
+    ] + collectionDirectives
+
+    /// The thresholds between the packed and the large forms of collections (Redis's
+    /// ranges and defaults), each also under its pre-7.0 `ziplist` name.
+    static let collectionDirectives: [ConfigDirective] = {
+        let own: [ConfigDirective] = [
+            .int("list-max-listpack-size", min: Int(Int32.min), max: Int(Int32.max), \.listMaxListpackSize),
+            .int("hash-max-listpack-entries", min: 0, max: Int(Int64.max), \.hashMaxListpackEntries),
+            .int("hash-max-listpack-value", min: 0, max: Int(Int64.max), \.hashMaxListpackValue),
+        ]
+        let aliases: [ConfigDirective] = [
+            own[0].alias("list-max-ziplist-size"), own[1].alias("hash-max-ziplist-entries"),
+            own[2].alias("hash-max-ziplist-value"),
+        ]
+        let rest: [ConfigDirective] = [
+            .int("list-compress-depth", min: 0, max: Int(Int32.max), \.listCompressDepth),
+            .int("set-max-intset-entries", min: 0, max: Int(Int64.max), \.setMaxIntsetEntries),
+            .int("set-max-listpack-entries", min: 0, max: Int(Int64.max), \.setMaxListpackEntries),
+            .int("set-max-listpack-value", min: 0, max: Int(Int64.max), \.setMaxListpackValue),
+            .bool("lazyfree-lazy-eviction", \.lazyfreeLazyEviction),
+            .bool("lazyfree-lazy-expire", \.lazyfreeLazyExpire),
+            .bool("lazyfree-lazy-server-del", \.lazyfreeLazyServerDel),
+            .bool("lazyfree-lazy-user-del", \.lazyfreeLazyUserDel),
+            .bool("lazyfree-lazy-user-flush", \.lazyfreeLazyUserFlush),
+        ]
+        return own + aliases + rest
+    }()
 
     private static let byName: [String: ConfigDirective] = {
         var table: [String: ConfigDirective] = [:]

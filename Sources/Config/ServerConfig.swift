@@ -69,6 +69,27 @@ public final class ServerConfig {
     public var maxmemorySamples = 5
     public var lfuLogFactor = 10
     public var lfuDecayTime = 1
+    /// Collections: how large a packed (listpack / intset) form may grow before the value
+    /// takes its large form (Redis's directives and defaults). A list's node limit: a
+    /// positive number of elements, or -1...-5 for 4...64 KB.
+    public var listMaxListpackSize = -2
+    /// Accepted for Redis compatibility; interior list nodes are not compressed yet.
+    public var listCompressDepth = 0
+    public var hashMaxListpackEntries = 512
+    public var hashMaxListpackValue = 64
+    public var setMaxIntsetEntries = 512
+    /// Sets of strings stay packed up to these (Redis 7.2's directives; 7.0 had no packed
+    /// form for them).
+    public var setMaxListpackEntries = 128
+    public var setMaxListpackValue = 64
+    /// Free large values on a background thread (UNLINK and FLUSHALL ASYNC always do).
+    /// Strata frees every large collection in the background whatever these say; they are
+    /// kept so that configurations written for Redis load.
+    public var lazyfreeLazyEviction = false
+    public var lazyfreeLazyExpire = false
+    public var lazyfreeLazyServerDel = false
+    public var lazyfreeLazyUserDel = false
+    public var lazyfreeLazyUserFlush = false
 
     // MARK: Cold tier (RocksDB)
     /// Demote evicted keys to RocksDB instead of dropping them.

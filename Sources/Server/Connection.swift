@@ -171,7 +171,9 @@ final class Connection: ExecutionLoop.Handler {
                 // close; a parked command finishes first (`park`).
                 peerClosed = true
                 flush()
-                if parked { updateInterest() } else { close() }
+                // A command blocked on a key (BLPOP) has nobody left to answer: it goes
+                // with the connection (removeClient takes it out of the queues).
+                if parked && !server.blocking.isBlocked(client) { updateInterest() } else { close() }
                 return
             } else {
                 let error = errno

@@ -23,6 +23,35 @@ final class KeyRecordTests: XCTestCase {
         XCTAssertEqual(empty.valueCount, 0)
     }
 
+    /// The type sits in the header's top byte: a value of another type replaces it and
+    /// sets it, the length stays exact, and only strings show their bytes as a string.
+    func testTheTypeTravelsWithTheRecord() {
+        let ks = Keyspace()
+        let slot = insert(ks, "k", "text")
+        XCTAssertEqual(slot.pointee.valueType, .string)
+        let packed = [PackedForm.listpack.rawValue] + Listpack.make([bytes("a"), bytes("b")])
+        slot.pointee.value = .collection(.list, packed)
+        XCTAssertEqual(slot.pointee.valueType, .list)
+        XCTAssertEqual(slot.pointee.typeName, "list")
+        XCTAssertEqual(slot.pointee.record.valueCount, packed.count)
+        XCTAssertNil(slot.pointee.stringBytes)
+        guard case .collection(.list, let back) = slot.pointee.value else { return XCTFail() }
+        XCTAssertEqual(back, packed)
+        // A string over the list: the type goes back to string (a same-size-class rewrite
+        // in place must not keep the old type).
+        bytes("0123456789").withUnsafeBytes { slot.pointee.setString($0) }
+        XCTAssertEqual(slot.pointee.valueType, .string)
+        XCTAssertEqual(slot.pointee.stringBytes.map { [UInt8]($0) }, bytes("0123456789"))
+        // A large length and a type share the word without touching each other.
+        let big = [UInt8](repeating: 1, count: 70_000)
+        big.withUnsafeBytes { slot.pointee.setValue(.hash, $0) }
+        XCTAssertEqual(slot.pointee.valueType, .hash)
+        XCTAssertEqual(slot.pointee.record.valueCount, 70_000)
+        _ = slot.pointee.growString(to: 70_010)
+        XCTAssertEqual(slot.pointee.valueType, .hash)
+        XCTAssertEqual(slot.pointee.record.valueCount, 70_010)
+    }
+
     func testSetStringKeepsTheKey() {
         let ks = Keyspace()
         let slot = insert(ks, "k", "short")

@@ -25,6 +25,9 @@ public enum ClientCommands {
                                     summary: "Returns information about the current client connection.", handler: info),
                         CommandSpec("kill", arity: -3, flags: adminFlags, group: "connection",
                                     summary: "Kill the connection of a client", handler: kill),
+                        CommandSpec("unblock", arity: -3, flags: adminFlags, group: "connection",
+                                    summary: "Unblock a client blocked in a blocking command from a different connection",
+                                    handler: unblock),
                         CommandSpec("no-evict", arity: 3, flags: adminFlags, group: "connection",
                                     summary: "Set client eviction mode for the current connection", handler: noEvict),
                         CommandSpec("help", arity: 2, flags: [.loading, .stale], group: "connection",
@@ -167,6 +170,23 @@ public enum ClientCommands {
         client.reply.ok()
     }
 
+    /// CLIENT UNBLOCK id [TIMEOUT|ERROR]: 1 when that client was blocked and is not any more.
+    static func unblock(_ client: Client, _ args: CommandArguments) {
+        guard let id = args.integer(2) else { return client.error(ErrorReplies.notInteger) }
+        var withError = false
+        if args.count == 4 {
+            if args.matches(3, "error") {
+                withError = true
+            } else if !args.matches(3, "timeout") {
+                return client.error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
+            }
+        } else if args.count > 4 {
+            return client.error(ErrorReplies.syntax)
+        }
+        guard let target = client.server.clients[id] else { return client.reply.integer(0) }
+        client.reply.integer(client.server.blocking.unblock(target, withError: withError) ? 1 : 0)
+    }
+
     static func help(_ client: Client, _ args: CommandArguments) {
         ServerCommands.replyHelp(client, "CLIENT", [
             "GETNAME",
@@ -195,6 +215,8 @@ public enum ClientCommands {
             "      Return clients of specified type.",
             "SETNAME <name>",
             "    Assign the name <name> to the current connection.",
+            "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+            "    Unblock the specified blocked client.",
             "NO-EVICT (ON|OFF)",
             "    Protect current client connection from eviction.",
         ])
@@ -234,13 +256,14 @@ public enum ClientCommands {
         return fields.map { "\($0.0)=\($0.1)" }.joined(separator: " ")
     }
 
-    /// Redis's flag letters, in its order: O monitor, x in MULTI, d watched key touched,
+    /// Redis's flag letters, in its order: O monitor, x in MULTI, d watched key touched, b blocked,
     /// c closing after reply, U unix socket, e no-evict; N when none.
     static func flags(_ client: Client) -> String {
         var letters = ""
         if client.isMonitor { letters += "O" }
         if client.transaction != nil { letters += "x" }
         if client.watch.dirty { letters += "d" }
+        if client.server.blocking.isBlocked(client) { letters += "b" }
         if client.closeAfterReply { letters += "c" }
         if !client.address.contains(":") { letters += "U" }
         if client.noEvict { letters += "e" }

@@ -37,6 +37,13 @@ public final class Client {
     public var coldListing: ColdListing?
     /// Keys read back for the command waiting to run (ColdTier.releasePins after it).
     public var coldPins: [RocksKey] = []
+    /// Blocking commands (Blocking.swift): what the handler asks to wait for, how the last
+    /// wait ended, the client's place in the queues while it is being served, and the
+    /// key whose turn it was woken for.
+    public var blockRequest: BlockRequest?
+    var blockOutcome: BlockOutcome?
+    var blockSequence: UInt64?
+    var wokenFor: BlockingRegistry.WaitKey?
     /// When this client's write started waiting for memory (monotonic ns; 0: it is not).
     var memoryStallStart: UInt64 = 0
 

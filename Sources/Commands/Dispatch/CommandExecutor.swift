@@ -133,7 +133,22 @@ extension ServerContext {
             if !client.coldPins.isEmpty { tier.releasePins(&client.coldPins) }
             tier.afterCommand()
         }
-        return .completed
+        return afterBlockingCheck(client)
+    }
+
+    /// After a command ran: parks the client if its handler asked to block, and serves
+    /// clients blocked on lists the command created (Blocking.swift).
+    private func afterBlockingCheck(_ client: Client) -> DispatchResult {
+        var result = DispatchResult.completed
+        if let request = client.blockRequest {
+            client.blockRequest = nil
+            result = .parked(ready: blocking.block(client, request))
+        } else {
+            client.blockSequence = nil
+        }
+        if client.wokenFor != nil { blocking.afterWokenCommand(client) }
+        if !store.createdLists.isEmpty { blocking.serveCreatedLists() }
+        return result
     }
 
     /// Runs an admitted command and records its statistics.

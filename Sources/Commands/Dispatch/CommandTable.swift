@@ -12,7 +12,7 @@ public final class CommandTable {
     /// statistics, so each server (and each test) gets its own. A new family adds its list here.
     public static func allSpecs() -> [CommandSpec] {
         ConnectionCommands.specs + TransactionCommands.specs + StringCommands.specs + BitmapCommands.specs
-            + KeyCommands.specs + ExpiryCommands.specs + ServerCommands.specs + ClientCommands.specs
+            + ListCommands.specs + HashCommands.specs + SetCommands.specs + KeyCommands.specs + ExpiryCommands.specs + ServerCommands.specs + ClientCommands.specs
             + CommandIntrospection.specs + TierCommand.specs + PersistenceCommands.specs
     }
 

@@ -6,6 +6,7 @@ public enum ErrorReplies {
     public static let notFloat = "ERR value is not a valid float"
     public static let overflow = "ERR increment or decrement would overflow"
     public static let noSuchKey = "ERR no such key"
+    public static let mustBePositive = "ERR value is out of range, must be positive"
     public static let outOfRangeIndex = "ERR index out of range"
     public static let dbIndexOutOfRange = "ERR DB index is out of range"
     public static let noAuth = "NOAUTH Authentication required."

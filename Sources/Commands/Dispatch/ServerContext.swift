@@ -53,6 +53,8 @@ public final class ServerContext {
     public var eventLoop: EventLoop?
     /// The port actually listened on.
     public var listeningPort = 0
+    /// Clients blocked by BLPOP and the rest.
+    public private(set) lazy var blocking = BlockingRegistry(server: self)
 
     public init(config: ServerConfig) {
         self.config = config
@@ -73,6 +75,7 @@ public final class ServerContext {
     /// Forgets a closed connection's client.
     public func removeClient(_ client: Client) {
         client.unwatchAll()
+        blocking.remove(client)
         if !client.coldPins.isEmpty { store.tier?.releasePins(&client.coldPins) }
         clients[client.id] = nil
         if client.isMonitor { monitors.removeAll { $0 === client } }

@@ -201,9 +201,7 @@ public enum KeyCommands {
         } else {
             // The target's lookup or removal may have moved the source's record: find it again.
             guard let slot = db.keys.find(source) else { return client.error(ErrorReplies.noSuchKey) }
-            let record = db.take(slot)
-            db.add(target, string: record.stringBytes!, expireAt: record.expireAt, meta: record.meta)
-            record.release()
+            db.add(target, moving: db.take(slot))
         }
         db.modified(source)
         db.modified(target, countsAsDirty: false)  // Redis counts one change per rename
@@ -275,9 +273,7 @@ public enum KeyCommands {
         if let cold {
             sourceDB.moveCold(key, cold, to: targetDB, key, keepSource: false, access: cold.meta)
         } else {
-            let record = sourceDB.take(slot!)
-            targetDB.add(key, string: record.stringBytes!, expireAt: record.expireAt, meta: record.meta)
-            record.release()
+            targetDB.add(key, moving: sourceDB.take(slot!))
         }
         sourceDB.modified(key)
         targetDB.modified(key, countsAsDirty: false)  // one change per move, as Redis counts
@@ -348,6 +344,7 @@ public enum KeyCommands {
             return client.error(ErrorReplies.dbIndexOutOfRange)
         }
         store.swapDatabases(first, second)
+        client.server.blocking.databasesSwapped(first, second)
         store.dirty += 1
         client.reply.ok()
     }

@@ -42,11 +42,18 @@ extension KeyCommands {
         return bytes.count <= embstrLimit ? "embstr" : "raw"
     }
 
+    /// OBJECT ENCODING of a collection, from the form byte of its record's payload (the
+    /// stored one: a large collection's is `owned`, never packed for the question).
+    public static func collectionEncoding(_ record: KeyRecord) -> String {
+        record.valueType.encodingName(record.valueBytes.first.flatMap(PackedForm.init(rawValue:)) ?? .listpack)
+    }
+
     static func objectEncoding(_ client: Client, _ args: CommandArguments) {
         guard let slot = inspect(client, args.bytes(2)) else { return client.reply.null() }
-        switch slot.pointee.value {
-        case .string(let bytes):
-            client.reply.bulk(stringEncoding(bytes, meta: slot.pointee.meta))
+        if let bytes = slot.pointee.stringBytes {
+            client.reply.bulk(stringEncoding([UInt8](bytes), meta: slot.pointee.meta))
+        } else {
+            client.reply.bulk(collectionEncoding(slot.pointee.record))
         }
     }
 
@@ -58,14 +65,11 @@ extension KeyCommands {
         let config = client.server.config
         let policy = config.maxmemoryPolicy
         let sharingAllowed = config.maxmemory == 0 || !(policy.hasSuffix("lru") || policy.hasSuffix("lfu"))
-        switch slot.pointee.value {
-        case .string(let bytes):
-            if sharingAllowed && stringEncoding(bytes, meta: slot.pointee.meta) == "int",
-               let value = StrictInteger.parse(bytes), value >= 0 && value < sharedIntegerLimit {
-                return client.reply.integer(sharedRefcount)
-            }
-            client.reply.integer(1)
+        if let bytes = slot.pointee.stringBytes, sharingAllowed && stringEncoding([UInt8](bytes), meta: slot.pointee.meta) == "int",
+           let value = StrictInteger.parse(bytes), value >= 0 && value < sharedIntegerLimit {
+            return client.reply.integer(sharedRefcount)
         }
+        client.reply.integer(1)
     }
 
     /// OBJECT IDLETIME: seconds since the last recorded access; meaningless (an error)

@@ -202,12 +202,12 @@ public enum ConfigRewrite {
                 output.append(line)
                 continue
             }
-            if written.insert(directive.name).inserted {
+            if written.insert(directive.canonicalName).inserted {
                 output += renderedLines(directive, config)
             }
         }
         var appended: [String] = []
-        for directive in ConfigDirectives.all where !written.contains(directive.name) {
+        for directive in ConfigDirectives.all where directive.aliasOf == nil && !written.contains(directive.name) {
             if directive.get(config) != directive.get(defaults) {
                 appended += renderedLines(directive, config)
             }

@@ -146,6 +146,11 @@ public enum DebugCommand {
         case .string(let bytes):
             encoding = KeyCommands.stringEncoding(bytes, meta: meta)
             serializedLength = rdbStringLength(bytes)
+        case .collection(_, let payload):
+            // Redis stores small collections in the RDB as their listpack or intset bytes:
+            // the packed form's size is the same order.
+            encoding = KeyCommands.collectionEncoding(slot.pointee.record)
+            serializedLength = payload.count
         }
         let address = "0x" + String(UInt(bitPattern: slot), radix: 16)
         client.reply.status("Value at:\(address) refcount:1 encoding:\(encoding) serializedlength:\(serializedLength) "

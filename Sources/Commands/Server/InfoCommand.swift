@@ -179,7 +179,7 @@ public enum InfoCommand {
             ("maxclients", String(server.config.maxclients)),
             ("client_recent_max_input_buffer", String(maxInput)),
             ("client_recent_max_output_buffer", String(maxOutput)),
-            ("blocked_clients", "0"), ("tracking_clients", "0"), ("clients_in_timeout_table", "0"),
+            ("blocked_clients", String(server.blocking.blockedClients)), ("tracking_clients", "0"), ("clients_in_timeout_table", "0"),
         ]
     }
 

@@ -8,13 +8,21 @@ import NIOCore
 /// the record to the batch), and the commit frees it if the key let go of it meanwhile. A
 /// copy of each key into the batch was freed a batch at a time and kept up to 15 MB of
 /// dirty allocator pages resident under a sustained load.
+///
+/// A large collection is the exception: its object is changed in place, so the batch gets
+/// a packed copy of its own, made on the execution thread (`source` then differs from
+/// `record`), and the slot is not flagged `inBatch`; a change in between clears `clean`,
+/// which keeps the key hot.
 struct DemotionBatch {
     struct Item {
         let storageID: UInt8
         /// `KeyHash.hash(key)`, computed once for the RocksDB key, the lookup at commit and
         /// the cold index.
         let hash: UInt64
+        /// What is written: the slot's own record, or a large collection's packed copy.
         let record: KeyRecord
+        /// The slot's record when queued (the commit finds the key by it).
+        let source: UnsafeMutableRawPointer
         let expireAt: Int64
         let rawEncoding: Bool
         /// RAM the key frees when it leaves (estimate; 0 for a checkpoint's copy).
@@ -35,9 +43,18 @@ struct DemotionBatch {
 
     /// Queues the key at `slot` (not in a batch yet), sharing its record.
     mutating func append(_ db: Database, _ slot: SlotPointer, meta: UInt32, bytes: Int, keepHot: Bool) {
-        slot.pointee.meta = meta | KeyFlags.demoting | KeyFlags.inBatch | KeyFlags.clean | KeyFlags.diskCopy
+        let source = slot.pointee.record
+        var record = source
+        if let owned = source.ownedValue {
+            record = owned.packedPayload().withUnsafeBytes {
+                KeyRecord.make(key: source.keyBytes, value: $0, type: source.valueType)
+            }
+            slot.pointee.meta = meta | KeyFlags.demoting | KeyFlags.clean | KeyFlags.diskCopy
+        } else {
+            slot.pointee.meta = meta | KeyFlags.demoting | KeyFlags.inBatch | KeyFlags.clean | KeyFlags.diskCopy
+        }
         items.append(Item(storageID: db.storageID, hash: KeyHash.hash(slot.pointee.keyBytes),
-                          record: slot.pointee.record, expireAt: slot.pointee.expireAt,
+                          record: record, source: source.base, expireAt: slot.pointee.expireAt,
                           rawEncoding: meta & KeyFlags.rawString != 0, bytes: bytes, keepHot: keepHot))
     }
 }
@@ -86,7 +103,7 @@ extension ColdTier {
     /// 8 bytes on average for small blocks).
     static func estimatedBytes(_ slot: SlotPointer) -> Int {
         let record = slot.pointee.record
-        return KeyRecord.headerBytes + record.keyCount + record.valueCount + 8
+        return KeyRecord.headerBytes + record.keyCount + record.valueCount + 8 + (record.ownedValue?.heapBytes ?? 0)
     }
 
     /// A key whose RocksDB copy is current leaves RAM.
@@ -138,8 +155,8 @@ extension ColdTier {
             }
             for index in order {
                 let item = items.items[index]
-                write.put(rocksKeys[index], ValueCodec.encode(string: item.record.valueBytes, expireAt: item.expireAt,
-                                                              compressionThreshold: threshold,
+                write.put(rocksKeys[index], ValueCodec.encode(type: item.record.valueType, payload: item.record.valueBytes,
+                                                              expireAt: item.expireAt, compressionThreshold: threshold,
                                                               rawEncoding: item.rawEncoding))
             }
             do {
@@ -184,10 +201,12 @@ extension ColdTier {
         for item in items.items {
             // The slot still holding this very record is the key this item wrote (its
             // record cannot have been reused: the batch kept it allocated).
+            let privateCopy = item.record.base != item.source
+            defer { if privateCopy { item.record.free() } }
             guard let db = store.database(storageID: item.storageID),
                   let slot = db.keys.find(item.record.keyBytes, hash: item.hash),
-                  slot.pointee.storage == item.record.base else {
-                item.record.free()  // the key changed, moved or went meanwhile
+                  slot.pointee.storage == item.source else {
+                if !privateCopy { item.record.free() }  // the key changed, moved or went meanwhile
                 continue
             }
             let meta = slot.pointee.meta

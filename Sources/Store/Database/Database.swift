@@ -96,19 +96,30 @@ public final class Database {
     /// Creates a key that does not exist (the caller checked) and returns its slot.
     @discardableResult
     public func add(_ key: UnsafeRawBufferPointer, _ value: Value, expireAt: Int64 = 0, meta: UInt32? = nil) -> SlotPointer {
-        value.withStringBytes { add(key, string: $0, expireAt: expireAt, meta: meta) }
+        value.withPayload { type, payload in
+            withResidentPayload(type, payload) { add(key, type: type, payload: $0, expireAt: expireAt, meta: meta) }
+        }
     }
 
     /// Creates a string key that does not exist (the caller checked) from the bytes given.
     @discardableResult
     public func add(_ key: UnsafeRawBufferPointer, string: UnsafeRawBufferPointer, expireAt: Int64 = 0,
                     meta: UInt32? = nil, hash: UInt64? = nil) -> SlotPointer {
+        add(key, type: .string, payload: string, expireAt: expireAt, meta: meta, hash: hash)
+    }
+
+    /// Creates a key of `type` that does not exist (the caller checked) from its payload.
+    @discardableResult
+    public func add(_ key: UnsafeRawBufferPointer, type: ValueType, payload: UnsafeRawBufferPointer,
+                    expireAt: Int64 = 0, meta: UInt32? = nil, hash: UInt64? = nil) -> SlotPointer {
         if expireAt != 0 { expiresCount += 1 }
+        if type == .list && store.blockedKeys > 0 { store.createdLists.append((index, [UInt8](key))) }
         // A record moved from another key (RENAME, MOVE, COPY) has no RocksDB copy under
         // this name.
         let meta = (meta ?? AccessTracking.initialMeta(nowMillis: store.nowMillis, lfu: store.lfuPolicy))
             & ~KeyFlags.tierFlags
-        return keys.insert(key: key, hash: hash ?? KeyHash.hash(key), value: string, expireAt: expireAt, meta: meta)
+        return keys.insert(KeyRecord.make(key: key, value: payload, type: type), hash: hash ?? KeyHash.hash(key),
+                           expireAt: expireAt, meta: meta)
     }
 
     /// Creates a string key of `count` zero bytes, exactly sized (SETBIT, SETRANGE and
@@ -123,15 +134,23 @@ public final class Database {
     /// SET semantics: creates or overwrites `key` with `value`. The expiry becomes
     /// `expireAt` (0 = none) unless `keepTTL`. Signals the change.
     public func set(_ key: UnsafeRawBufferPointer, _ value: Value, expireAt: Int64 = 0, keepTTL: Bool = false) {
-        value.withStringBytes { set(key, string: $0, expireAt: expireAt, keepTTL: keepTTL) }
+        value.withPayload { type, payload in
+            withResidentPayload(type, payload) { set(key, type: type, payload: $0, expireAt: expireAt, keepTTL: keepTTL) }
+        }
     }
 
     /// SET of a string value given as bytes (copied into the key's record).
     public func set(_ key: UnsafeRawBufferPointer, string: UnsafeRawBufferPointer, expireAt: Int64 = 0,
                     keepTTL: Bool = false) {
+        set(key, type: .string, payload: string, expireAt: expireAt, keepTTL: keepTTL)
+    }
+
+    /// Creates or replaces `key` with a value of `type` whose payload is a copy of `payload`.
+    public func set(_ key: UnsafeRawBufferPointer, type: ValueType, payload: UnsafeRawBufferPointer,
+                    expireAt: Int64 = 0, keepTTL: Bool = false) {
         let hash = KeyHash.hash(key)
         if let slot = find(key, hash: hash) {
-            slot.pointee.setString(string)
+            slot.pointee.setValue(type, payload)
             slot.pointee.meta &= ~(KeyFlags.rawString | KeyFlags.clean)
             if !keepTTL { setExpiry(slot, expireAt) }
             touch(slot)
@@ -140,10 +159,10 @@ public final class Database {
             // its RocksDB copy, now stale, is overwritten by its next demotion or deleted
             // with it (diskCopy).
             cold.remove(ColdIndex.fingerprint(hash))
-            let slot = add(key, string: string, expireAt: keepTTL ? entry.expireAt : expireAt, hash: hash)
+            let slot = add(key, type: type, payload: payload, expireAt: keepTTL ? entry.expireAt : expireAt, hash: hash)
             slot.pointee.meta |= KeyFlags.diskCopy
         } else {
-            add(key, string: string, expireAt: expireAt, hash: hash)
+            add(key, type: type, payload: payload, expireAt: expireAt, hash: hash)
         }
         modified(key)
     }
@@ -226,7 +245,12 @@ public final class Database {
         if expireAt != 0 { expiresCount += 1 }
         var meta = (accessMeta & AccessTracking.lruMask) | KeyFlags.diskCopy | KeyFlags.clean
         if transient { meta |= KeyFlags.transient }
-        return keys.insert(key: key, hash: hash, value: value, expireAt: expireAt, meta: meta)
+        let record = value.withPayload { type, payload in
+            key.withUnsafeBytes { k in
+                withResidentPayload(type, payload) { KeyRecord.make(key: k, value: $0, type: type) }
+            }
+        }
+        return keys.insert(record, hash: hash, expireAt: expireAt, meta: meta)
     }
 
     /// Moves a hot key whose RocksDB copy is current out of RAM: it becomes cold.

@@ -56,6 +56,10 @@ public final class Store {
     /// tiering_write_stall_usec): how many, and for how long in all.
     public var writeStalls = 0
     public var writeStallMicros = 0
+    /// Keys that clients are blocked on (set by the blocking registry): while there are
+    /// any, every list created is noted in `createdLists` for it to serve.
+    public var blockedKeys = 0
+    public var createdLists: [(db: Int, key: [UInt8])] = []
 
     public init(config: ServerConfig) {
         self.config = config

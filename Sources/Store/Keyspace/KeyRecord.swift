@@ -22,9 +22,10 @@ import CShims
  The record is plain memory, owned by the slot that points to it: `Keyspace` frees it when
  the key is removed (or hands it over with `take`), and the table can move slots with a
  plain copy. The one exception: while a demotion batch writes the record to RocksDB, the
- slot shares it with the batch (`KeyFlags.inBatch`, see DemotionBatch). Only strings
- exist so far; a collection keeps its type in the header and, packed, its bytes in the
- value part (DESIGN.md "Values").
+ slot shares it with the batch (`KeyFlags.inBatch`, see DemotionBatch). A collection keeps
+ its type in the header and, when small, its packed bytes in the value part; a large one's
+ value part points to the object the record owns (`OwnedValue`, DESIGN.md "Values"),
+ which `free` releases. A record with an owned value is never shared with a batch.
 */
 public struct KeyRecord {
     public let base: UnsafeMutableRawPointer
@@ -68,11 +69,32 @@ public struct KeyRecord {
     }
 
     public static func make(key: [UInt8], value: Value) -> KeyRecord {
-        key.withUnsafeBytes { k in value.withStringBytes { v in make(key: k, value: v) } }
+        key.withUnsafeBytes { k in value.withPayload { type, v in make(key: k, value: v, type: type) } }
     }
 
-    /// Frees the memory; the record must not be used afterwards.
-    public func free() { Glibc.free(base) }
+    /// Frees the memory (and drops a large collection's object); the record must not be
+    /// used afterwards.
+    public func free() {
+        releaseOwnedValue()
+        Glibc.free(base)
+    }
+
+    /// Frees the block but not a large collection's object, whose reference a new record
+    /// has taken over (RENAME, MOVE).
+    public func freeKeepingValue() { Glibc.free(base) }
+
+    /// Drops the reference to the object of a large collection's owned form, if the value
+    /// is one.
+    @inline(__always)
+    func releaseOwnedValue() {
+        if valueType != .string { OwnedValue.release(valueBytes) }
+    }
+
+    /// The object of a large collection (`PackedForm.owned`), or nil for a string or a
+    /// packed collection.
+    @inlinable public var ownedValue: OwnedCollection? {
+        valueType == .string ? nil : OwnedValue.object(valueBytes)
+    }
 
     @inlinable public var keyCount: Int {
         Int(base.load(fromByteOffset: KeyRecord.keyCountOffset, as: UInt32.self))
@@ -118,8 +140,10 @@ public struct KeyRecord {
         return count == key.count && (count == 0 || memcmp(base + KeyRecord.headerBytes, key.baseAddress!, count) == 0)
     }
 
-    /// The same key with another value: a new record (this one is freed).
-    func replacingValue(_ value: UnsafeRawBufferPointer) -> KeyRecord {
+    /// The same key with another value (of `type`): a new record (this one is freed). An
+    /// owned payload's reference passes to the record.
+    func replacingValue(_ value: UnsafeRawBufferPointer, type: ValueType) -> KeyRecord {
+        releaseOwnedValue()
         let keyCount = self.keyCount
         let total = KeyRecord.headerBytes + keyCount + value.count
         // A value of the same size class (the usual overwrite: a counter, a same-sized
@@ -127,7 +151,6 @@ public struct KeyRecord {
         // jemalloc. Otherwise realloc keeps the header and the key, in a block of the new
         // size's class (smaller values move to smaller blocks).
         let sameClass = strata_size_class(total) == strata_usable_size(self.base)
-        let type = valueType
         let base = sameClass ? self.base : realloc(self.base, total)!
         KeyRecord.storeCount(value.count, type: type, at: base)
         if value.count > 0 {
@@ -154,15 +177,5 @@ public struct KeyRecord {
         memset(base + start + old, 0, count - old)
         KeyRecord.storeCount(count, type: type, at: base)
         return KeyRecord(base: base)
-    }
-}
-
-extension Value {
-    /// Calls `body` with the bytes of a string value.
-    @inlinable
-    public func withStringBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        switch self {
-        case .string(let bytes): return try bytes.withUnsafeBytes(body)
-        }
     }
 }

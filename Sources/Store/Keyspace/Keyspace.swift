@@ -35,11 +35,28 @@ public struct KeySlot {
     /// A copy of the key.
     public var key: [UInt8] { [UInt8](record.keyBytes) }
 
-    /// The value. Reading it copies a string's bytes (`stringBytes` does not); setting it
-    /// stores a copy.
+    /// The value. Reading it copies a string's bytes (`stringBytes` does not) and gives a
+    /// large collection's packed equivalent; setting it stores a copy.
     public var value: Value {
-        get { .string([UInt8](record.valueBytes)) }
-        set { newValue.withStringBytes { setString($0) } }
+        get {
+            let record = self.record
+            let type = record.valueType
+            if type == .string { return .string([UInt8](record.valueBytes)) }
+            return .collection(type, record.ownedValue?.packedPayload() ?? [UInt8](record.valueBytes))
+        }
+        set { newValue.withPayload { setValue($0, $1) } }
+    }
+
+    /// Calls `body` with the value's type and its stored payload: a string's bytes, a
+    /// collection's packed form (a large collection packed for the call). What the codec
+    /// and the log store.
+    @inlinable
+    public func withStoredPayload<R>(_ body: (ValueType, UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        let record = self.record
+        if let owned = record.ownedValue {
+            return try owned.packedPayload().withUnsafeBytes { try body(record.valueType, $0) }
+        }
+        return try body(record.valueType, record.valueBytes)
     }
 
     /// The value's type, from the record's header.
@@ -61,12 +78,15 @@ public struct KeySlot {
     }
 
     /// Replaces the value with a string holding a copy of `bytes`.
-    public mutating func setString(_ bytes: UnsafeRawBufferPointer) {
+    public mutating func setString(_ bytes: UnsafeRawBufferPointer) { setValue(.string, bytes) }
+
+    /// Replaces the value with one of `type` whose payload is a copy of `bytes`.
+    public mutating func setValue(_ type: ValueType, _ bytes: UnsafeRawBufferPointer) {
         if meta & KeyFlags.inBatch != 0 {
-            storage = KeyRecord.make(key: record.keyBytes, value: bytes).base
+            storage = KeyRecord.make(key: record.keyBytes, value: bytes, type: type).base
             leaveBatch()
         } else {
-            storage = record.replacingValue(bytes).base
+            storage = record.replacingValue(bytes, type: type).base
         }
     }
 
@@ -74,7 +94,7 @@ public struct KeySlot {
     /// growth) and returns a writable view of all of it, valid until the slot changes.
     public mutating func growString(to count: Int) -> UnsafeMutableRawBufferPointer {
         if meta & KeyFlags.inBatch != 0 {
-            storage = KeyRecord.make(key: record.keyBytes, value: record.valueBytes).base
+            storage = KeyRecord.make(key: record.keyBytes, value: record.valueBytes, type: record.valueType).base
             leaveBatch()
         }
         let grown = record.growingValue(to: count)
@@ -92,6 +112,12 @@ public struct KeySlot {
     /// frees it when it commits).
     public func release() {
         if meta & KeyFlags.inBatch == 0 { record.free() }
+    }
+
+    /// `release` for a record whose value a new record has taken over (a large
+    /// collection's object moves, not copied).
+    public func releaseKeepingValue() {
+        if meta & KeyFlags.inBatch == 0 { record.freeKeepingValue() }
     }
 }
 

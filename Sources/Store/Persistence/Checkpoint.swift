@@ -86,9 +86,11 @@ extension Store {
                         let expireAt = slot.pointee.expireAt
                         if expireAt != 0 && expireAt <= now { return }  // expired: nothing to keep
                         intoLog.openFrame()
-                        LogRecord.appendSet(db: db.index, key: slot.pointee.keyBytes, string: slot.pointee.stringBytes!,
-                                            expireAt: expireAt, rawEncoding: meta & KeyFlags.rawString != 0,
-                                            to: &intoLog.buffer)
+                        slot.pointee.withStoredPayload { type, payload in
+                            LogRecord.appendSet(db: db.index, key: slot.pointee.keyBytes, type: type, payload: payload,
+                                                expireAt: expireAt, rawEncoding: meta & KeyFlags.rawString != 0,
+                                                to: &intoLog.buffer)
+                        }
                         intoLog.closeFrame()
                     } else {
                         _ = tier.copyForCheckpoint(db, slot)

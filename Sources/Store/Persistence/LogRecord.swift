@@ -64,20 +64,21 @@ public enum LogRecord {
 
     static func appendSet(db: Int, key: UnsafeRawBufferPointer, value: Value, expireAt: Int64, rawEncoding: Bool,
                           to out: inout [UInt8]) {
-        value.withStringBytes {
-            appendSet(db: db, key: key, string: $0, expireAt: expireAt, rawEncoding: rawEncoding, to: &out)
+        value.withPayload {
+            appendSet(db: db, key: key, type: $0, payload: $1, expireAt: expireAt, rawEncoding: rawEncoding, to: &out)
         }
     }
 
-    static func appendSet(db: Int, key: UnsafeRawBufferPointer, string: UnsafeRawBufferPointer, expireAt: Int64,
-                          rawEncoding: Bool, to out: inout [UInt8]) {
+    static func appendSet(db: Int, key: UnsafeRawBufferPointer, type: ValueType, payload: UnsafeRawBufferPointer,
+                          expireAt: Int64, rawEncoding: Bool, to out: inout [UInt8]) {
         out.append(set)
         out.append(UInt8(truncatingIfNeeded: db))
         appendLength(key.count, to: &out)
         out.append(contentsOf: key)
         let lengthAt = out.count
         appendLength(0, to: &out)
-        ValueCodec.appendUncompressed(string: string, expireAt: expireAt, rawEncoding: rawEncoding, to: &out)
+        ValueCodec.appendUncompressed(type: type, payload: payload, expireAt: expireAt, rawEncoding: rawEncoding,
+                                      to: &out)
         let length = UInt32(truncatingIfNeeded: out.count - lengthAt - 4).littleEndian
         out.withUnsafeMutableBytes { $0.storeBytes(of: length, toByteOffset: lengthAt, as: UInt32.self) }
     }

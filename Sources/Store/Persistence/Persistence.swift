@@ -85,9 +85,11 @@ extension Store {
                 let key = UnsafeRawBufferPointer(rebasing: notes[(at + 5)..<(at + 5 + length)])
                 at += 5 + length
                 if let slot = db.keys.find(key), slot.pointee.expireAt == 0 || slot.pointee.expireAt > now {
-                    LogRecord.appendSet(db: db.index, key: key, string: slot.pointee.stringBytes!,
-                                        expireAt: slot.pointee.expireAt,
-                                        rawEncoding: slot.pointee.meta & KeyFlags.rawString != 0, to: &log.buffer)
+                    slot.pointee.withStoredPayload { type, payload in
+                        LogRecord.appendSet(db: db.index, key: key, type: type, payload: payload,
+                                            expireAt: slot.pointee.expireAt,
+                                            rawEncoding: slot.pointee.meta & KeyFlags.rawString != 0, to: &log.buffer)
+                    }
                 } else if db.cold.count > 0, let expireAt = db.cold.expireAt(ColdIndex.fingerprint(KeyHash.hash(key))),
                           expireAt == 0 || expireAt > now {
                     // Still cold: the command changed only its expiry (it never read the value).

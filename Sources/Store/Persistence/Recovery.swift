@@ -298,7 +298,7 @@ extension Store {
         let hash = KeyHash.hash(key)
         let slot: SlotPointer
         if let hot = db.keys.find(key, hash: hash) {
-            hot.pointee.value = value
+            db.replaceValue(hot, value)
             db.setExpiry(hot, expireAt)
             slot = hot
         } else {

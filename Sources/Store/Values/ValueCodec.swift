@@ -11,6 +11,9 @@ import CZstd
      [expiry]    8 bytes: expireAt, Unix milliseconds, Int64 little-endian  (only if 0x01)
      [zstd]      4 bytes: uncompressed payload length, UInt32 little-endian (only if 0x02)
      payload     string: the raw bytes (one zstd frame of them if 0x02)
+                 list, set, hash: a `PackedForm` byte (0 listpack, 1 intset), then that
+                 form's bytes (Listpack.swift, IntSet.swift), checked on decode; 0x7F is
+                 kept for a metadata-only payload whose elements are records of their own
 
  The rule: bytes already written must stay readable forever. Type tags and this layout never
  change meaning; a type that does not exist yet takes the next free tag, and a different
@@ -31,6 +34,8 @@ public enum ValueCodecError: Error, Equatable, CustomStringConvertible {
     case unknownTypeTag(UInt8)
     /// Byte 1 is a valid tag for a type this build's `Value` cannot hold yet.
     case unsupportedType(UInt8)
+    /// A collection's payload is not a packed form of its type (or is corrupt).
+    case badPayload(UInt8)
     /// Byte 2 has bits set that the format does not define.
     case badFlags(UInt8)
     /// The declared uncompressed length is above `ValueCodec.maxUncompressedLength`.
@@ -46,6 +51,7 @@ public enum ValueCodecError: Error, Equatable, CustomStringConvertible {
         case .unknownVersion(let v): return "value codec: unknown format version \(v)"
         case .unknownTypeTag(let t): return "value codec: unknown type tag \(t)"
         case .unsupportedType(let t): return "value codec: type tag \(t) is not supported by this build"
+        case .badPayload(let t): return "value codec: malformed payload for type tag \(t)"
         case .badFlags(let f): return "value codec: undefined flag bits in \(f)"
         case .lengthTooLarge(let n): return "value codec: declared length \(n) is too large"
         case .decompressionFailed(let m): return "value codec: zstd: \(m)"
@@ -77,11 +83,7 @@ public enum ValueCodec {
     // MARK: - Types
 
     /// The type tag stored for `value`.
-    public static func typeTag(of value: Value) -> UInt8 {
-        switch value {
-        case .string: return tagString
-        }
-    }
+    public static func typeTag(of value: Value) -> UInt8 { value.type.rawValue }
 
     /// The TYPE name of a tag, or nil for an unknown tag.
     public static func typeName(tag: UInt8) -> String? { ValueType(rawValue: tag)?.name }
@@ -94,8 +96,9 @@ public enum ValueCodec {
     /// `rawEncoding` records that a string was edited in place (see `KeyFlags.rawString`).
     public static func encode(_ value: Value, expireAt: Int64, compressionThreshold: Int,
                               rawEncoding: Bool = false) -> [UInt8] {
-        value.withStringBytes {
-            encode(string: $0, expireAt: expireAt, compressionThreshold: compressionThreshold, rawEncoding: rawEncoding)
+        value.withPayload {
+            encode(type: $0, payload: $1, expireAt: expireAt, compressionThreshold: compressionThreshold,
+                   rawEncoding: rawEncoding)
         }
     }
 
@@ -103,14 +106,16 @@ public enum ValueCodec {
     /// records: no separate array, no compression on the execution thread).
     public static func appendUncompressed(_ value: Value, expireAt: Int64, rawEncoding: Bool,
                                           to out: inout [UInt8]) {
-        value.withStringBytes { appendUncompressed(string: $0, expireAt: expireAt, rawEncoding: rawEncoding, to: &out) }
+        value.withPayload {
+            appendUncompressed(type: $0, payload: $1, expireAt: expireAt, rawEncoding: rawEncoding, to: &out)
+        }
     }
 
-    public static func appendUncompressed(string bytes: UnsafeRawBufferPointer, expireAt: Int64, rawEncoding: Bool,
-                                          to out: inout [UInt8]) {
-        let flags = (expireAt != 0 ? flagExpiry : 0) | (rawEncoding ? flagRawEncoding : 0)
+    public static func appendUncompressed(type: ValueType, payload bytes: UnsafeRawBufferPointer, expireAt: Int64,
+                                          rawEncoding: Bool, to out: inout [UInt8]) {
+        let flags = (expireAt != 0 ? flagExpiry : 0) | (rawEncoding && type == .string ? flagRawEncoding : 0)
         out.append(version)
-        out.append(tagString)
+        out.append(type.rawValue)
         out.append(flags)
         if expireAt != 0 {
             withUnsafeBytes(of: UInt64(bitPattern: expireAt).littleEndian) { out.append(contentsOf: $0) }
@@ -121,8 +126,16 @@ public enum ValueCodec {
     /// The encoding of a string value given as bytes.
     public static func encode(string: UnsafeRawBufferPointer, expireAt: Int64, compressionThreshold: Int,
                               rawEncoding: Bool = false) -> [UInt8] {
-        encode(tag: tagString, payload: string, expireAt: expireAt, compressionThreshold: compressionThreshold,
-               extraFlags: rawEncoding ? flagRawEncoding : 0)
+        encode(type: .string, payload: string, expireAt: expireAt, compressionThreshold: compressionThreshold,
+               rawEncoding: rawEncoding)
+    }
+
+    /// The encoding of a value of `type` given as its payload (a string's bytes, a
+    /// collection's packed form).
+    public static func encode(type: ValueType, payload: UnsafeRawBufferPointer, expireAt: Int64,
+                              compressionThreshold: Int, rawEncoding: Bool = false) -> [UInt8] {
+        encode(tag: type.rawValue, payload: payload, expireAt: expireAt, compressionThreshold: compressionThreshold,
+               extraFlags: rawEncoding && type == .string ? flagRawEncoding : 0)
     }
 
     static func encode(tag: UInt8, payload: UnsafeRawBufferPointer, expireAt: Int64,
@@ -263,9 +276,31 @@ public enum ValueCodec {
         } else {
             payload = Array(UnsafeRawBufferPointer(rebasing: bytes[header.end...]))
         }
-        switch header.tag {
-        case tagString: return (.string(payload), header.expireAt, raw)
-        default: throw ValueCodecError.unsupportedType(header.tag)
+        guard let type = ValueType(rawValue: header.tag) else { throw ValueCodecError.unknownTypeTag(header.tag) }
+        switch type {
+        case .string: return (.string(payload), header.expireAt, raw)
+        case .list, .hash, .set:
+            guard isValidCollection(type, payload) else { throw ValueCodecError.badPayload(header.tag) }
+            return (.collection(type, payload), header.expireAt, false)
+        case .zset, .stream: throw ValueCodecError.unsupportedType(header.tag)
+        }
+    }
+
+    /// True when `payload` is a well-formed packed form of `type`: a form byte the type
+    /// uses, and bytes its checker accepts (a hash's listpack holds field, value pairs).
+    static func isValidCollection(_ type: ValueType, _ payload: [UInt8]) -> Bool {
+        guard let first = payload.first, let form = PackedForm(rawValue: first) else { return false }
+        return payload.withUnsafeBytes { raw in
+            let packed = UnsafeRawBufferPointer(rebasing: raw[1...])
+            switch form {
+            case .listpack:
+                guard Listpack.isValid(packed) else { return false }
+                return type != .hash || Listpack.count(packed) % 2 == 0
+            case .intset:
+                return type == .set && IntSet.isValid(packed)
+            case .owned:
+                return false  // a pointer: only ever in RAM
+            }
         }
     }
 

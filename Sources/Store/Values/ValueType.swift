@@ -27,6 +27,17 @@ public enum ValueType: UInt8, CaseIterable, Sendable {
         }
     }
 
+    /// OBJECT ENCODING's name for a collection of this type in this form: Redis 7.0's
+    /// names (its lists are always a "quicklist", of listpack nodes).
+    public func encodingName(_ form: PackedForm) -> String {
+        switch (self, form) {
+        case (.list, _): return "quicklist"
+        case (.set, .intset): return "intset"
+        case (_, .owned): return "hashtable"
+        default: return "listpack"
+        }
+    }
+
     /// The type whose TYPE name is `name` (lowercase, as Redis compares it), if any.
     public init?(name: String) {
         guard let type = ValueType.allCases.first(where: { $0.name == name }) else { return nil }

@@ -1,0 +1,6 @@
+import RESP
+import Store
+
+enum HashCommands {
+    static var specs: [CommandSpec] { [] }
+}
