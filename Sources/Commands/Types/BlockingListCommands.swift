@@ -48,12 +48,13 @@ enum BlockingListCommands {
         return millis == 0 ? 0 : client.server.store.nowMillis + Int64(millis)
     }
 
-    /// Handles a wait that ended by timeout or CLIENT UNBLOCK: true when it replied.
-    static func endedWait(_ client: Client, nullBulk: Bool) -> Bool {
+    /// Handles a wait that ended by timeout or CLIENT UNBLOCK: true when it replied. Every
+    /// blocking command, BLMOVE too, answers a timeout with a null array (Redis 7.0).
+    static func endedWait(_ client: Client) -> Bool {
         guard let outcome = client.takeBlockOutcome() else { return false }
         switch outcome {
         case .timedOut:
-            if nullBulk { client.reply.null() } else { client.reply.nullArray() }
+            client.reply.nullArray()
         case .unblockedWithError:
             client.error("UNBLOCKED client unblocked via CLIENT UNBLOCK")
         }
@@ -63,7 +64,7 @@ enum BlockingListCommands {
     /// BLPOP / BRPOP key [key ...] timeout: [key, element] from the first non-empty list.
     static func pop(_ client: Client, _ args: CommandArguments, front: Bool) {
         guard let deadline = deadline(client, args, args.count - 1) else { return }
-        if endedWait(client, nullBulk: false) { return }
+        if endedWait(client) { return }
         let db = client.db
         for index in 1..<(args.count - 1) {
             let key = args.bytes(index)
@@ -92,7 +93,7 @@ enum BlockingListCommands {
     }
 
     static func move(_ client: Client, _ args: CommandArguments, fromFront: Bool, toFront: Bool, deadline: Int64) {
-        if endedWait(client, nullBulk: true) { return }
+        if endedWait(client) { return }
         let source = args.bytes(1)
         if client.db.find(source) == nil && client.mayBlock {
             return client.block(on: [args.array(1)], deadline: deadline)
@@ -107,7 +108,7 @@ enum BlockingListCommands {
     static func blmpop(_ client: Client, _ args: CommandArguments) {
         guard let deadline = deadline(client, args, 1),
               let parsed = ListCommands.parseMultiPop(client, args, at: 2) else { return }
-        if endedWait(client, nullBulk: false) { return }
+        if endedWait(client) { return }
         if ListCommands.popFirstNonEmpty(client, args, parsed) { return }
         guard client.mayBlock else { return client.reply.nullArray() }
         client.block(on: parsed.keys.map { args.array($0) }, deadline: deadline)

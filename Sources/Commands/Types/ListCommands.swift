@@ -74,7 +74,7 @@ enum ListCommands {
     /// LPOP / RPOP key [count]: one element (or nil), or with a count an array of up to
     /// count elements (nil when the key is missing).
     static func pop(_ client: Client, _ args: CommandArguments, front: Bool) {
-        guard args.count <= 3 else { return client.error(ErrorReplies.syntax) }
+        guard args.count <= 3 else { return client.error(ErrorReplies.wrongArity(front ? "lpop" : "rpop")) }
         var count: Int?
         if args.count == 3 {
             guard let n = args.integer(2), n >= 0 else { return client.error(ErrorReplies.mustBePositive) }
@@ -404,11 +404,7 @@ enum ListCommands {
             client.error("ERR numkeys should be greater than 0")
             return nil
         }
-        guard n <= args.count - index - 1 else {
-            client.error("ERR Number of keys can't be greater than number of args")
-            return nil
-        }
-        let endIndex = index + 1 + n
+        let endIndex = n > args.count ? args.count : index + 1 + n
         guard endIndex < args.count, let front = end(client, args, endIndex) else {
             if endIndex >= args.count { client.error(ErrorReplies.syntax) }
             return nil

@@ -336,6 +336,9 @@ public final class Database {
                          to targetDB: Database, _ target: UnsafeRawBufferPointer, keepSource: Bool, access: UInt32) {
         guard let tier = store.tier else { return }
         let meta = ColdIndex.meta(access: access, typeTag: ColdIndex.typeTag(meta: entry.meta))
+        if ColdIndex.typeTag(meta: entry.meta) == ValueType.list.rawValue && store.blockedKeys > 0 {
+            store.createdLists.append((targetDB.index, [UInt8](target)))
+        }
         let sequence = tier.moveCold(from: self, source, to: targetDB, target, keepSource: keepSource,
                                      expireAt: entry.expireAt, meta: meta)
         store.logColdMove(from: self, source, to: targetDB, target, keepSource: keepSource, sequence: sequence)
