@@ -19,7 +19,7 @@ import json
 import socket
 import sys
 
-GROUPS = {"string", "bitmap", "generic", "connection", "transactions", "server"}
+GROUPS = {"string", "bitmap", "generic", "connection", "transactions", "server", "list", "hash", "set"}
 # Categories Redis derives from flags (setImplicitACLCategories); the rest are explicit.
 IMPLICIT = {"write": "@write", "readonly": "@read", "admin": "@admin", "pubsub": "@pubsub",
             "fast": "@fast", "blocking": "@blocking"}
