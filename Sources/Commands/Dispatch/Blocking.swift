@@ -159,8 +159,9 @@ public final class BlockingRegistry {
         client.wokenFor = nil
         let db = server.store.databases[key.db]
         let holdsList = key.key.withUnsafeBytes { bytes -> Bool in
-            guard let slot = db.find(bytes) else { return db.coldEntry(bytes) != nil }
-            return slot.pointee.valueType == .list
+            if let slot = db.find(bytes) { return slot.pointee.valueType == .list }
+            guard let cold = db.coldEntry(bytes) else { return false }
+            return ColdIndex.typeTag(meta: cold.meta) == ValueType.list.rawValue
         }
         if holdsList { wakeFirst(key) }
     }

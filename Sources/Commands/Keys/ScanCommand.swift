@@ -170,9 +170,12 @@ extension KeyCommands {
         var patternIndex: Int? = nil
         var typeFilter: String? = nil
 
-        static func parse(_ args: CommandArguments) -> Result<ScanOptions, Failure> {
+        /// The options from argument `start` on (SCAN's 2, HSCAN's and SSCAN's 3); TYPE only
+        /// where `allowsType` (SCAN: the others refuse it as a syntax error).
+        static func parse(_ args: CommandArguments, from start: Int = 2,
+                          allowsType: Bool = true) -> Result<ScanOptions, Failure> {
             var options = ScanOptions()
-            var index = 2
+            var index = start
             while index < args.count {
                 let hasValue = index + 1 < args.count
                 if args.matches(index, "count") && hasValue {
@@ -181,7 +184,7 @@ extension KeyCommands {
                     options.count = value
                 } else if args.matches(index, "match") && hasValue {
                     options.patternIndex = GlobMatch.isMatchAll(args.bytes(index + 1)) ? nil : index + 1
-                } else if args.matches(index, "type") && hasValue {
+                } else if allowsType && args.matches(index, "type") && hasValue {
                     options.typeFilter = cString(args.bytes(index + 1)).lowercased()
                 } else {
                     return .failure(Failure(text: ErrorReplies.syntax))

@@ -70,16 +70,23 @@ enum ListCommands {
         client.reply.integer(list.count)
     }
 
+    /// The optional count of LPOP, RPOP and SPOP at argument 2: `valid` false after the
+    /// error reply (Redis answers a non-integer count as a negative one).
+    static func optionalCount(_ client: Client, _ args: CommandArguments) -> (valid: Bool, count: Int?) {
+        guard args.count == 3 else { return (true, nil) }
+        guard let n = args.integer(2), n >= 0 else {
+            client.error(ErrorReplies.mustBePositive)
+            return (false, nil)
+        }
+        return (true, n)
+    }
 
     /// LPOP / RPOP key [count]: one element (or nil), or with a count an array of up to
     /// count elements (nil when the key is missing).
     static func pop(_ client: Client, _ args: CommandArguments, front: Bool) {
         guard args.count <= 3 else { return client.error(ErrorReplies.wrongArity(front ? "lpop" : "rpop")) }
-        var count: Int?
-        if args.count == 3 {
-            guard let n = args.integer(2), n >= 0 else { return client.error(ErrorReplies.mustBePositive) }
-            count = n
-        }
+        let (valid, count) = optionalCount(client, args)
+        guard valid else { return }
         let db = client.db
         let key = args.bytes(1)
         guard let slot = db.lookupWrite(key) else {

@@ -164,12 +164,8 @@ enum SetCommands {
     /// up to count distinct ones (a RESP3 set). Popping the last member deletes the key.
     static func spop(_ client: Client, _ args: CommandArguments) {
         guard args.count <= 3 else { return client.error(ErrorReplies.syntax) }
-        var count: Int?
-        if args.count == 3 {
-            // Redis answers a non-integer count with the same error as a negative one.
-            guard let n = args.integer(2), n >= 0 else { return client.error(ErrorReplies.mustBePositive) }
-            count = n
-        }
+        let (valid, count) = ListCommands.optionalCount(client, args)
+        guard valid else { return }
         let db = client.db
         let key = args.bytes(1)
         guard let slot = db.lookupWrite(key) else {
@@ -376,40 +372,6 @@ enum SetCommands {
 
     // MARK: - SSCAN
 
-    /// SSCAN's options after the cursor: COUNT n (n >= 1) and MATCH pattern; there is no
-    /// TYPE, unlike SCAN (`KeyCommands.ScanOptions` parses SCAN's and starts at index 2).
-    struct ScanOptions {
-        var count = KeyCommands.defaultScanCount
-        /// Index of the MATCH pattern (nil when absent or matching everything).
-        var patternIndex: Int?
-
-        /// The options from argument `start` on, or the error text to reply.
-        static func parse(_ args: CommandArguments, from start: Int) -> Result<ScanOptions, ScanOptionError> {
-            var options = ScanOptions()
-            var index = start
-            while index < args.count {
-                guard index + 1 < args.count else { return .failure(ScanOptionError(text: ErrorReplies.syntax)) }
-                if args.matches(index, "count") {
-                    guard let value = args.integer(index + 1) else {
-                        return .failure(ScanOptionError(text: ErrorReplies.notInteger))
-                    }
-                    guard value >= 1 else { return .failure(ScanOptionError(text: ErrorReplies.syntax)) }
-                    options.count = value
-                } else if args.matches(index, "match") {
-                    options.patternIndex = GlobMatch.isMatchAll(args.bytes(index + 1)) ? nil : index + 1
-                } else {
-                    return .failure(ScanOptionError(text: ErrorReplies.syntax))
-                }
-                index += 2
-            }
-            return .success(options)
-        }
-    }
-
-    struct ScanOptionError: Error {
-        let text: String
-    }
-
     /*
      SSCAN key cursor [MATCH pattern] [COUNT count]. A small set (intset or listpack) comes
      whole in one call with cursor 0, whatever the cursor, as Redis's small encodings do. A
@@ -429,8 +391,8 @@ enum SetCommands {
             return client.reply.arrayHeader(0)
         case .wrongType: return
         }
-        let options: ScanOptions
-        switch ScanOptions.parse(args, from: 3) {
+        let options: KeyCommands.ScanOptions
+        switch KeyCommands.ScanOptions.parse(args, from: 3, allowsType: false) {
         case .success(let parsed): options = parsed
         case .failure(let error): return client.error(error.text)
         }
