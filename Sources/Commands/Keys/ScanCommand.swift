@@ -161,6 +161,25 @@ extension KeyCommands {
         for key in keys { client.reply.bulk(key) }
     }
 
+    /// One HSCAN or SSCAN call over a large hash or set: walks `table` from `cursor` with the
+    /// keyspace's reverse-binary cursor, which keeps SCAN's guarantee across resizes, until
+    /// `count` fields were seen (matching or not: Redis 7.0 filters after collecting) or
+    /// 10 * `count` buckets were. Returns the next cursor (0 at the end).
+    static func scanFields(_ table: FieldTable, from cursor: UInt64, count: Int,
+                           _ visit: (SlotPointer) -> Void) -> UInt64 {
+        var budget = count.multipliedReportingOverflow(by: 10).overflow ? Int.max : count * 10
+        var seen = 0
+        var next = cursor
+        repeat {
+            next = table.table.scan(cursor: next) { slot in
+                seen += 1
+                visit(slot)
+            }
+            budget -= 1
+        } while next != 0 && budget >= 0 && seen < count
+        return next
+    }
+
     /// SCAN's options after the cursor (the handler and the cold-tier admission step read
     /// them alike).
     struct ScanOptions {

@@ -74,7 +74,7 @@ enum BlockingListCommands {
             client.reply.bulk(key)
             client.reply.bulk(list.pop(front: front)!)
             db.store(list, at: slot)
-            db.modified(key)
+            ListCommands.logRemoval(db, key, 1, front: front)
             return
         }
         guard client.mayBlock else { return client.reply.nullArray() }

@@ -60,14 +60,31 @@ enum ListCommands {
             let list = QuickList()
             for index in 2..<args.count { list.push(args.bytes(index), front: front, limit: limit) }
             db.add(key, list: list)
-            db.modified(key)
+            logPush(db, key, args, front: front)
             return client.reply.integer(list.count)
         }
         guard let list = db.list(slot) else { return client.error(ErrorReplies.wrongType) }
         for index in 2..<args.count { list.push(args.bytes(index), front: front, limit: limit) }
         db.store(list, at: slot)
-        db.modified(key)
+        logPush(db, key, args, front: front)
         client.reply.integer(list.count)
+    }
+
+    /// Signals a push of arguments 2... onto `key` (logged as that push).
+    static func logPush(_ db: Database, _ key: UnsafeRawBufferPointer, _ args: CommandArguments, front: Bool) {
+        db.modified(key, by: front ? .listPushFront : .listPushBack) { change in
+            for index in 2..<args.count { change.argument(args.bytes(index)) }
+        }
+    }
+
+    /// Signals a push of `element` onto `key`.
+    static func logPush(_ db: Database, _ key: UnsafeRawBufferPointer, _ element: [UInt8], front: Bool) {
+        db.modified(key, by: front ? .listPushFront : .listPushBack) { $0.argument(element) }
+    }
+
+    /// Signals that `count` elements left one end of `key` (a pop, LTRIM).
+    static func logRemoval(_ db: Database, _ key: UnsafeRawBufferPointer, _ count: Int, front: Bool) {
+        db.modified(key, by: front ? .listRemoveFront : .listRemoveBack) { $0.argument(count) }
     }
 
     /// The optional count of LPOP, RPOP and SPOP at argument 2: `valid` false after the
@@ -96,14 +113,14 @@ enum ListCommands {
         guard let count else {
             client.reply.bulk(list.pop(front: front)!)
             db.store(list, at: slot)
-            return db.modified(key)
+            return logRemoval(db, key, 1, front: front)
         }
         let n = Swift.min(count, list.count)
         client.reply.arrayHeader(n)
         guard n > 0 else { return }
         for _ in 0..<n { client.reply.bulk(list.pop(front: front)!) }
         db.store(list, at: slot)
-        db.modified(key)
+        logRemoval(db, key, n, front: front)
     }
 
     // MARK: - Reading
@@ -225,7 +242,7 @@ enum ListCommands {
         guard let position = position(index, count: list.count) else { return client.error("ERR index out of range") }
         list.set(position, to: args.bytes(3), limit: db.limits.listNode)
         db.store(list, at: slot)
-        db.modified(key)
+        db.modified(key, by: .listSet) { $0.argument(position); $0.argument(args.bytes(3)) }
         client.reply.ok()
     }
 
@@ -256,9 +273,10 @@ enum ListCommands {
             return true
         }
         guard let found else { return client.reply.integer(-1) }
-        list.insert(args.bytes(4), at: after ? found + 1 : found, limit: db.limits.listNode)
+        let at = after ? found + 1 : found
+        list.insert(args.bytes(4), at: at, limit: db.limits.listNode)
         db.store(list, at: slot)
-        db.modified(key)
+        db.modified(key, by: .listInsert) { $0.argument(at); $0.argument(args.bytes(4)) }
         client.reply.integer(list.count)
     }
 
@@ -270,35 +288,11 @@ enum ListCommands {
         let key = args.bytes(1)
         guard let slot = db.lookupWrite(key) else { return client.reply.integer(0) }
         guard let list = db.list(slot) else { return client.error(ErrorReplies.wrongType) }
-        let wanted = args.bytes(3)
-        let limit = count == 0 ? Int.max : count.magnitude > UInt(Int.max) ? Int.max : abs(count)
-        var removing = Set<Int>()
-        if count >= 0 {
-            var position = 0
-            list.forEach(from: 0, through: list.count - 1) { element in
-                if element.elementsEqual(wanted) { removing.insert(position) }
-                position += 1
-                return removing.count < limit
-            }
-        } else {
-            list.forEachFromBack { position, element in
-                if element.elementsEqual(wanted) { removing.insert(position) }
-                return removing.count < limit
-            }
-        }
-        guard !removing.isEmpty else { return client.reply.integer(0) }
-        var kept: [[UInt8]] = []
-        kept.reserveCapacity(list.count - removing.count)
-        var position = 0
-        list.forEach(from: 0, through: list.count - 1) { element in
-            if !removing.contains(position) { kept.append([UInt8](element)) }
-            position += 1
-            return true
-        }
-        list.replaceAll(with: kept, limit: db.limits.listNode)
+        let removed = list.removeMatching(args.bytes(3), count: count, limit: db.limits.listNode)
+        guard removed > 0 else { return client.reply.integer(0) }
         db.store(list, at: slot)
-        db.modified(key)
-        client.reply.integer(removing.count)
+        db.modified(key, by: .listRemoveMatching) { $0.argument(count); $0.argument(args.bytes(3)) }
+        client.reply.integer(removed)
     }
 
     static func ltrim(_ client: Client, _ args: CommandArguments) {
@@ -310,15 +304,14 @@ enum ListCommands {
         guard let slot = db.lookupWrite(key) else { return client.reply.ok() }
         guard let list = db.list(slot) else { return client.error(ErrorReplies.wrongType) }
         let n = list.count
-        if let range = resolveRange(start, end, count: n) {
-            list.remove(n - 1 - range.upperBound, front: false)
-            list.remove(range.lowerBound, front: true)
-        } else {
-            list.remove(n, front: true)
-        }
+        var (fromFront, fromBack) = (n, 0)
+        if let range = resolveRange(start, end, count: n) { (fromFront, fromBack) = (range.lowerBound, n - 1 - range.upperBound) }
+        list.remove(fromBack, front: false)
+        list.remove(fromFront, front: true)
         if list.count != n {
             db.store(list, at: slot)
-            db.modified(key)
+            if fromBack > 0 { logRemoval(db, key, fromBack, front: false) }
+            if fromFront > 0 { logRemoval(db, key, fromFront, front: true) }
         }
         client.reply.ok()
     }
@@ -366,7 +359,8 @@ enum ListCommands {
             let element = list.pop(front: fromFront)!
             element.withUnsafeBytes { list.push($0, front: toFront, limit: limit) }
             db.store(list, at: sourceSlot)
-            db.modified(source)
+            logRemoval(db, source, 1, front: fromFront)
+            logPush(db, source, element, front: toFront)
             return element
         }
         if let target = db.find(destination), target.pointee.valueType != .list {
@@ -375,7 +369,7 @@ enum ListCommands {
         }
         let element = list.pop(front: fromFront)!
         db.store(list, at: sourceSlot)
-        db.modified(source)
+        logRemoval(db, source, 1, front: fromFront)
         // The source's removal (when emptied) may have moved other slots: look up again.
         push(element, to: destination, front: toFront, client)
         return element
@@ -393,7 +387,7 @@ enum ListCommands {
             element.withUnsafeBytes { list.push($0, front: front, limit: limit) }
             db.add(key, list: list)
         }
-        db.modified(key)
+        logPush(db, key, element, front: front)
     }
 
     // MARK: - LMPOP
@@ -459,7 +453,7 @@ enum ListCommands {
             client.reply.arrayHeader(n)
             for _ in 0..<n { client.reply.bulk(list.pop(front: parsed.front)!) }
             db.store(list, at: slot)
-            db.modified(key)
+            logRemoval(db, key, n, front: parsed.front)
             return true
         }
         return false

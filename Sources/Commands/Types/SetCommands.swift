@@ -68,7 +68,7 @@ enum SetCommands {
             var set = SetValue.empty
             for index in 2..<args.count { set.add(args.bytes(index), limits: limits) }
             db.add(key, set: set)
-            db.modified(key)
+            logMembers(db, key, args, .setAdd)
             return client.reply.integer(set.count)
         }
         guard var set = db.set(slot) else { return client.error(ErrorReplies.wrongType) }
@@ -76,7 +76,7 @@ enum SetCommands {
         for index in 2..<args.count where set.add(args.bytes(index), limits: limits) { added += 1 }
         if added > 0 {
             db.store(set, at: slot)
-            db.modified(key)
+            logMembers(db, key, args, .setAdd)
         }
         client.reply.integer(added)
     }
@@ -91,9 +91,16 @@ enum SetCommands {
         for index in 2..<args.count where set.remove(args.bytes(index)) { removed += 1 }
         if removed > 0 {
             db.store(set, at: slot)
-            db.modified(key)
+            logMembers(db, key, args, .setRemove)
         }
         client.reply.integer(removed)
+    }
+
+    /// Signals that arguments 2... were added to or removed from `key` (logged as such).
+    static func logMembers(_ db: Database, _ key: UnsafeRawBufferPointer, _ args: CommandArguments, _ op: ChangeOp) {
+        db.modified(key, by: op) { change in
+            for index in 2..<args.count { change.argument(args.bytes(index)) }
+        }
     }
 
     /// The set at `key` for a command that only reads it: `.missing`, or `.wrongType`
@@ -176,7 +183,7 @@ enum SetCommands {
             let member = set.randomMember()
             member.withUnsafeBytes { _ = set.remove($0) }
             db.store(set, at: slot)
-            db.modified(key)
+            db.modified(key, by: .setRemove) { $0.argument(member) }  // logged by its effect
             return client.reply.bulk(member)
         }
         if count == 0 { return client.reply.setHeader(0) }
@@ -188,7 +195,9 @@ enum SetCommands {
         }
         let popped = set.popRandom(count)
         db.store(set, at: slot)
-        db.modified(key)
+        db.modified(key, by: .setRemove) { change in
+            for member in popped { change.argument(member) }
+        }
         client.reply.setHeader(popped.count)
         for member in popped { client.reply.bulk(member) }
     }
@@ -244,7 +253,7 @@ enum SetCommands {
         if source.elementsEqual(destination) { return client.reply.integer(sourceSet.contains(member) ? 1 : 0) }
         guard sourceSet.remove(member) else { return client.reply.integer(0) }
         db.store(sourceSet, at: sourceSlot)
-        db.modified(source)
+        db.modified(source, by: .setRemove) { $0.argument(member) }
         // Storing the source may have deleted its key, which invalidates the other slot.
         let limits = db.limits
         if let slot = db.find(destination), var destinationSet = db.set(slot) {
@@ -254,7 +263,7 @@ enum SetCommands {
             set.add(member, limits: limits)
             db.add(destination, set: set)
         }
-        db.modified(destination)
+        db.modified(destination, by: .setAdd) { $0.argument(member) }
         client.reply.integer(1)
     }
 
@@ -375,9 +384,7 @@ enum SetCommands {
     /*
      SSCAN key cursor [MATCH pattern] [COUNT count]. A small set (intset or listpack) comes
      whole in one call with cursor 0, whatever the cursor, as Redis's small encodings do. A
-     table is walked with the keyspace's reverse-binary cursor, which keeps SCAN's
-     guarantee across resizes: buckets are visited until COUNT members were seen (matching
-     or not: Redis 7.0 filters after collecting) or 10 * COUNT buckets were.
+     table is walked by `KeyCommands.scanFields`.
      Redis checks the cursor, then the key, then the options; so does this.
     */
     static func sscan(_ client: Client, _ args: CommandArguments) {
@@ -404,17 +411,7 @@ enum SetCommands {
         }
         var next: UInt64 = 0
         if case .table(let table) = set {
-            let count = options.count
-            var budget = count.multipliedReportingOverflow(by: 10).overflow ? Int.max : count * 10
-            var seen = 0
-            next = cursor
-            repeat {
-                next = table.table.scan(cursor: next) { slot in
-                    seen += 1
-                    offer(slot.pointee.record.keyBytes)
-                }
-                budget -= 1
-            } while next != 0 && budget >= 0 && seen < count
+            next = KeyCommands.scanFields(table, from: cursor, count: options.count) { offer($0.pointee.record.keyBytes) }
         } else {
             set.forEach(offer)
         }

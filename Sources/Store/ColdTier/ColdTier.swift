@@ -327,7 +327,7 @@ public final class ColdTier {
             if knownAbsent.count > 4096 { knownAbsent = [read.rocksKey: epoch] }
             return
         }
-        let decoded: (value: Value, expireAt: Int64, rawEncoding: Bool)
+        let decoded: (value: Value, expireAt: Int64, rawEncoding: Bool, sequence: UInt64)
         do {
             decoded = try bytes.withUnsafeBytes { try ValueCodec.decodeRecord($0) }
         } catch {

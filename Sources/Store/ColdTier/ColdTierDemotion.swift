@@ -29,6 +29,9 @@ struct DemotionBatch {
         let bytes: Int
         /// A checkpoint's copy: the key stays in RAM, now clean.
         let keepHot: Bool
+        /// The log's change sequence when the item was queued: the value holds every
+        /// change logged up to it (LogChange.swift).
+        let sequence: UInt64
 
         var rocksKey: [UInt8] {
             ColdKeyFormat.encode(storageID: storageID, hash32: Keyspace.hash32(hash), key: record.keyBytes)
@@ -39,6 +42,8 @@ struct DemotionBatch {
     /// Items that leave RAM when written (the others are a checkpoint's copies).
     var leavingKeys = 0
     var checkpointItems = 0
+    /// The largest `sequence` of the items.
+    var sequence: UInt64 = 0
     var isEmpty: Bool { items.isEmpty }
 
     /// Queues the key at `slot` (not in a batch yet), sharing its record.
@@ -53,9 +58,12 @@ struct DemotionBatch {
         } else {
             slot.pointee.meta = meta | KeyFlags.demoting | KeyFlags.inBatch | KeyFlags.clean | KeyFlags.diskCopy
         }
+        let sequence = db.store.changeSequence
+        self.sequence = sequence
         items.append(Item(storageID: db.storageID, hash: KeyHash.hash(slot.pointee.keyBytes),
                           record: record, source: source.base, expireAt: slot.pointee.expireAt,
-                          rawEncoding: meta & KeyFlags.rawString != 0, bytes: bytes, keepHot: keepHot))
+                          rawEncoding: meta & KeyFlags.rawString != 0, bytes: bytes, keepHot: keepHot,
+                          sequence: sequence))
     }
 }
 
@@ -157,7 +165,10 @@ extension ColdTier {
                 let item = items.items[index]
                 write.put(rocksKeys[index], ValueCodec.encode(type: item.record.valueType, payload: item.record.valueBytes,
                                                               expireAt: item.expireAt, compressionThreshold: threshold,
-                                                              rawEncoding: item.rawEncoding))
+                                                              rawEncoding: item.rawEncoding, sequence: item.sequence))
+            }
+            if items.sequence > 0 {
+                write.put(StorageMetadata.changeSequenceKey, StorageMetadata.encodeSeed(items.sequence))
             }
             do {
                 try storage.write(write)

@@ -11,6 +11,9 @@ public enum StorageMetadata {
     public static let seedKey: [UInt8] = [prefix] + Array("hash-seed".utf8)
     public static let checkpointKey: [UInt8] = [prefix] + Array("checkpoint".utf8)
     public static let moveSequenceKey: [UInt8] = [prefix] + Array("move-seq".utf8)
+    /// The highest change sequence (LogChange.swift) a value in RocksDB was written with:
+    /// start-up numbers new changes above it, even when the log lost its tail.
+    public static let changeSequenceKey: [UInt8] = [prefix] + Array("change-seq".utf8)
 
     static func encodeSeed(_ seed: UInt64) -> [UInt8] { withUnsafeBytes(of: seed.littleEndian) { Array($0) } }
 

@@ -37,8 +37,13 @@ public final class Store {
     public var activeTier: ColdTier? { config.tiering ? tier : nil }
     /// The append-only log (nil with `appendonly no`).
     public internal(set) var log: AppendLog?
-    /// Keys changed by the running command, not logged yet: (u8 db, u32 length, key)...
+    /// What the running command changed, not logged yet (ChangeNote in LogChange.swift).
     var changeNotes: [UInt8] = []
+    /// `changeNotes` holds a change note (not only states).
+    var noteHasChanges = false
+    /// The number of the last change logged (LogChange.swift): a value written to RocksDB
+    /// holds every change up to the number current when it was taken.
+    public internal(set) var changeSequence: UInt64 = 0
     /// Checkpoint bookkeeping (SAVE, BGSAVE, save rules, shutdown).
     public var persistence = PersistenceState()
     /// Which database owns each RocksDB storage id (SWAPDB exchanges them).

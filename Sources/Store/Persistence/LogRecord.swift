@@ -24,14 +24,18 @@ import CShims
                 u8 keep source (1: COPY), u64 LE sequence: a cold key's value moved or was
                 copied inside RocksDB (ColdTierMoves.swift); replayed only if RocksDB's
                 move sequence is below this one
+     7 CHANGE   u8 db, u32 LE key length, key, u64 LE sequence, u8 op, u32 LE count, then
+                count x (u32 LE length, bytes): part of a list, hash or set changed
+                (LogChange.swift); replayed only onto a value older than the sequence
 
- Why states and not commands: RocksDB holds the checkpoint, but demotion also writes keys
+ Why states (for strings and whole values) and not commands: RocksDB holds the checkpoint, but demotion also writes keys
  into it between checkpoints, so on recovery a key's RocksDB value may be newer than the
  log's start. Replaying "INCR k" over it would count twice; replaying "k is now 5" is
  right whatever RocksDB holds, since the key's last record in the log is its final state.
  A key with no record did not change since the log started, so RocksDB's copy is right.
- The cost: a command that edits a large value in place (APPEND, SETRANGE, SETBIT) logs
- the whole value.
+ The cost: a command that edits a large string in place (APPEND, SETRANGE, SETBIT) logs
+ the whole value. Collections, whose values grow far larger, log their changes instead,
+ made idempotent by a sequence number (LogChange.swift).
 */
 public enum LogRecord {
     public static let set: UInt8 = 1
@@ -40,6 +44,7 @@ public enum LogRecord {
     public static let swapDatabases: UInt8 = 4
     public static let expire: UInt8 = 5
     public static let move: UInt8 = 6
+    public static let change: UInt8 = 7
 
     /// Frame header bytes.
     public static let headerLength = 8
@@ -53,6 +58,7 @@ public enum LogRecord {
         case expire(db: Int, key: Range<Int>, expireAt: Int64)
         case move(sourceDB: Int, source: Range<Int>, targetDB: Int, target: Range<Int>, keepSource: Bool,
                   sequence: UInt64)
+        case change(db: Int, key: Range<Int>, sequence: UInt64, op: ChangeOp, arguments: [Range<Int>])
     }
 
     // MARK: - Writing (into the log's buffer, inside an open frame)
@@ -157,6 +163,22 @@ public enum LogRecord {
                 at += 8
                 result.append(.move(sourceDB: sourceDB, source: source, targetDB: targetDB, target: target,
                                     keepSource: keep == 1, sequence: sequence))
+            case change:
+                guard let db = byte(), let key = range(), at + 9 <= payload.count,
+                      let op = ChangeOp(rawValue: payload[at + 8]) else { return nil }
+                let sequence = UInt64(littleEndian: payload.loadUnaligned(fromByteOffset: at, as: UInt64.self))
+                at += 9
+                guard at + 4 <= payload.count else { return nil }
+                let count = Int(UInt32(littleEndian: payload.loadUnaligned(fromByteOffset: at, as: UInt32.self)))
+                at += 4
+                guard count <= (payload.count - at) / 4 else { return nil }
+                var arguments: [Range<Int>] = []
+                arguments.reserveCapacity(count)
+                for _ in 0..<count {
+                    guard let argument = range() else { return nil }
+                    arguments.append(argument)
+                }
+                result.append(.change(db: db, key: key, sequence: sequence, op: op, arguments: arguments))
             default:
                 return nil
             }

@@ -42,6 +42,14 @@ public struct PersistenceState {
     /// The sequence number of the last cold move RocksDB holds (read at start-up): a
     /// logged move above it is replayed (ColdTierMoves.swift).
     var appliedMoveSequence: UInt64 = 0
+    /// Replay: the change sequence of each collection start-up loaded into RAM (`tiering
+    /// no`), by storage id and key, until a record replaces its value (Recovery.swift).
+    var loadedSequences: [[UInt8]: UInt64] = [:]
+    static func keyID(_ storageID: UInt8, _ key: UnsafeRawBufferPointer) -> [UInt8] {
+        var id = [storageID]
+        id.append(contentsOf: key)
+        return id
+    }
     /// Replay runs over a checkpoint's index snapshot, not over a listing of RocksDB.
     var indexFromSnapshot = false
     /// The token of the last checkpoint mark written or found at start.
@@ -55,12 +63,14 @@ public struct PersistenceState {
 /*
  Logging changes. `Database.modified` notes each key a command changes; after the command
  `logChanges` writes one frame with each noted key's state as it is now (SET with the
- value, or DELETE). FLUSHDB and SWAPDB first write the keys noted so far (their state
- before the flush or swap), then their own record, so a frame replays in command order.
+ value, or DELETE), and the changes collections noted (LogChange.swift) as they are.
+ FLUSHDB and SWAPDB first write what was noted so far (states as before the flush or
+ swap), then their own record, so a frame replays in command order.
 */
 extension Store {
     @inline(__always)
     func noteChange(_ db: Database, _ key: UnsafeRawBufferPointer) {
+        changeNotes.append(ChangeNote.state)
         changeNotes.append(UInt8(truncatingIfNeeded: db.index))
         withUnsafeBytes(of: UInt32(truncatingIfNeeded: key.count).littleEndian) { changeNotes.append(contentsOf: $0) }
         changeNotes.append(contentsOf: key)
@@ -77,13 +87,23 @@ extension Store {
     private func writeNotedStates(_ log: AppendLog) {
         log.openFrame()
         let now = nowMillis
+        let stated = noteHasChanges ? keysWithStateNotes() : []
+        noteHasChanges = false
         changeNotes.withUnsafeBytes { notes in
             var at = 0
             while at < notes.count {
-                let db = databases[Int(notes[at])]
-                let length = Int(UInt32(littleEndian: notes.loadUnaligned(fromByteOffset: at + 1, as: UInt32.self)))
-                let key = UnsafeRawBufferPointer(rebasing: notes[(at + 5)..<(at + 5 + length)])
-                at += 5 + length
+                let (next, isChange) = ChangeNote.next(notes, at)
+                defer { at = next }
+                if isChange {
+                    let record = UnsafeRawBufferPointer(rebasing: notes[(at + 5)..<next])
+                    // A key this frame also gives a state to: the state holds the change.
+                    if stated.isEmpty || !stated.contains(ChangeNote.keyID(record, at: 1)) {
+                        log.buffer.append(contentsOf: record)
+                    }
+                    continue
+                }
+                let db = databases[Int(notes[at + 1])]
+                let key = UnsafeRawBufferPointer(rebasing: notes[(at + 6)..<next])
                 if let slot = db.keys.find(key), slot.pointee.expireAt == 0 || slot.pointee.expireAt > now {
                     slot.pointee.withStoredPayload { type, payload in
                         LogRecord.appendSet(db: db.index, key: key, type: type, payload: payload,
@@ -100,6 +120,20 @@ extension Store {
             }
         }
         changeNotes.removeAll(keepingCapacity: true)
+    }
+
+    /// The (db, key) of every state note, when change notes are there too.
+    private func keysWithStateNotes() -> Set<[UInt8]> {
+        var keys = Set<[UInt8]>()
+        changeNotes.withUnsafeBytes { notes in
+            var at = 0
+            while at < notes.count {
+                let (next, isChange) = ChangeNote.next(notes, at)
+                if !isChange { keys.insert(ChangeNote.keyID(notes, at: at + 1)) }
+                at = next
+            }
+        }
+        return keys
     }
 
     /// A cold move (ColdTierMoves.swift): the keys noted so far, then its own record. The

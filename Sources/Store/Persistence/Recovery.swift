@@ -56,6 +56,10 @@ extension Store {
             persistence.appliedMoveSequence = sequence
             tier.moveSequence = sequence
         }
+        if let bytes = try storage.get(StorageMetadata.changeSequenceKey),
+           let sequence = StorageMetadata.decodeSeed(bytes) {
+            changeSequence = sequence
+        }
         var firstSegment = 0
         let mark = try storage.get(StorageMetadata.checkpointKey)
         if mark == nil && AppendLog.segments(directory: logDirectory, baseName: config.appendfilename).isEmpty {
@@ -91,6 +95,7 @@ extension Store {
         }
         try replayLog(directory: logDirectory, from: firstSegment, allowTruncated: allowTruncated,
                       allowCorrupt: allowCorrupt, &report)
+        persistence.loadedSequences.removeAll()
         try verifyColdRemovals()
         return report
     }
@@ -136,6 +141,10 @@ extension Store {
                     let slot = db.insertLoaded(key: key, hash: hash, value: decoded.value, expireAt: decoded.expireAt,
                                                accessMeta: meta, transient: false)
                     if decoded.rawEncoding { slot.pointee.meta |= KeyFlags.rawString }
+                    if decoded.sequence > 0 {
+                        let id = key.withUnsafeBytes { PersistenceState.keyID(storageID, $0) }
+                        persistence.loadedSequences[id] = decoded.sequence
+                    }
                     report.loadedKeys += 1
                 } catch {
                     failure = error
@@ -279,6 +288,11 @@ extension Store {
                 try replayMove(databases[sourceIndex], UnsafeRawBufferPointer(rebasing: payload[source]),
                                databases[targetIndex], UnsafeRawBufferPointer(rebasing: payload[target]),
                                keepSource: keep, sequence: sequence)
+            case .change(let index, let keyRange, let sequence, let op, let argumentRanges):
+                guard index < databases.count else { throw RecoveryError(description: "database \(index)") }
+                let arguments = argumentRanges.map { UnsafeRawBufferPointer(rebasing: payload[$0]) }
+                try replayChange(databases[index], UnsafeRawBufferPointer(rebasing: payload[keyRange]), sequence, op,
+                                 arguments)
             case .flushDatabase(let index):
                 guard index < databases.count else { throw RecoveryError(description: "database \(index)") }
                 try verifyColdRemovals()
@@ -295,6 +309,7 @@ extension Store {
 
     private func replaySet(_ db: Database, _ key: UnsafeRawBufferPointer, _ value: Value, _ expireAt: Int64,
                            _ raw: Bool) throws {
+        forgetLoadedSequence(db, key)
         let hash = KeyHash.hash(key)
         let slot: SlotPointer
         if let hot = db.keys.find(key, hash: hash) {
@@ -374,12 +389,94 @@ extension Store {
     }
 
     private func replayDelete(_ db: Database, _ key: UnsafeRawBufferPointer) throws {
+        forgetLoadedSequence(db, key)
         let hash = KeyHash.hash(key)
         if let hot = db.keys.find(key, hash: hash) {
             db.remove(hot)
         } else if try removeColdEntry(db, key, hash) || persistence.indexFromSnapshot {
             tier?.deleteFromDisk(storageID: db.storageID, key: [UInt8](key))
         }
+    }
+
+    // MARK: - Changes (LogChange.swift)
+
+    /*
+     A change applies to the key's value unless that value already holds it:
+     - a key in RAM that replay gave a value (a state record, an earlier change) holds
+       none of the later changes;
+     - a key that start-up loaded into RAM (`tiering no`) holds those up to the sequence
+       its value was stored with (`loadedSequences`, until a record replaces it);
+     - any other key is read from RocksDB: a value stored at this sequence or later, or
+       holding another type, was written after the change (a later record of the log
+       replaced what the change applied to), so the change is skipped; an older one is
+       loaded into RAM and changed; no value at all is an empty one.
+    */
+    private func replayChange(_ db: Database, _ key: UnsafeRawBufferPointer, _ sequence: UInt64, _ op: ChangeOp,
+                              _ arguments: [UnsafeRawBufferPointer]) throws {
+        changeSequence = max(changeSequence, sequence)
+        let hash = KeyHash.hash(key)
+        var slot = db.keys.find(key, hash: hash)
+        if let hot = slot {
+            if !persistence.loadedSequences.isEmpty {
+                let id = PersistenceState.keyID(db.storageID, key)
+                if let held = persistence.loadedSequences[id] {
+                    if sequence <= held { return }
+                    persistence.loadedSequences[id] = nil
+                }
+            }
+            if hot.pointee.valueType != op.valueType { return }
+        } else if let stored = try storedValue(db, key, hash) {
+            if sequence <= stored.sequence || stored.value.type != op.valueType { return }
+            try replaySet(db, key, stored.value, stored.expireAt, false)
+            slot = db.keys.find(key, hash: hash)
+        }
+        guard applyChange(db, key, slot, op, arguments) else {
+            throw RecoveryError(description: "a change record that does not fit its key's value")
+        }
+        db.keys.find(key, hash: hash)?.pointee.meta &= ~KeyFlags.clean
+    }
+
+    /// The value RocksDB holds for `key` (nil when none, or expired), read behind every
+    /// write replay queued so far.
+    private func storedValue(_ db: Database, _ key: UnsafeRawBufferPointer, _ hash: UInt64) throws
+        -> (value: Value, expireAt: Int64, sequence: UInt64)? {
+        guard let tier else { return nil }
+        tier.flushDemotions()
+        tier.flushPendingDeletes()
+        let rocksKey = ColdKeyFormat.encode(storageID: db.storageID, hash32: Keyspace.hash32(hash), key: key)
+        let storage = tier.storage
+        let found = try tier.writer.sync { try storage.get(rocksKey) }
+        guard let bytes = found else { return nil }
+        let decoded = try bytes.withUnsafeBytes { try ValueCodec.decodeRecord($0) }
+        if decoded.expireAt != 0 && decoded.expireAt <= nowMillis { return nil }
+        return (decoded.value, decoded.expireAt, decoded.sequence)
+    }
+
+    /// Applies `op` to the collection at `slot` (nil: the key is missing, and a non-empty
+    /// result creates it); false when the change does not fit the value.
+    private func applyChange(_ db: Database, _ key: UnsafeRawBufferPointer, _ slot: SlotPointer?, _ op: ChangeOp,
+                             _ arguments: [UnsafeRawBufferPointer]) -> Bool {
+        let limits = db.limits
+        switch op.valueType {
+        case .hash:
+            var hash = slot.flatMap { db.hash($0) } ?? .empty
+            guard ChangeReplay.apply(op, arguments, to: &hash, limits: limits) else { return false }
+            if let slot { db.store(hash, at: slot) } else if hash.count > 0 { db.add(key, hash: hash) }
+        case .set:
+            var set = slot.flatMap { db.set($0) } ?? .empty
+            guard ChangeReplay.apply(op, arguments, to: &set, limits: limits) else { return false }
+            if let slot { db.store(set, at: slot) } else if set.count > 0 { db.add(key, set: set) }
+        default:
+            let list = slot.flatMap { db.list($0) } ?? QuickList()
+            guard ChangeReplay.apply(op, arguments, to: list, limit: limits.listNode) else { return false }
+            if let slot { db.store(list, at: slot) } else if list.count > 0 { db.add(key, list: list) }
+        }
+        return true
+    }
+
+    private func forgetLoadedSequence(_ db: Database, _ key: UnsafeRawBufferPointer) {
+        if persistence.loadedSequences.isEmpty { return }
+        persistence.loadedSequences[PersistenceState.keyID(db.storageID, key)] = nil
     }
 
     /// Removes the cold index entry with `key`'s fingerprint; returns whether there was one.

@@ -267,6 +267,38 @@ public final class QuickList: OwnedCollection {
         }
     }
 
+    /// LREM: removes the first `count` elements equal to `element` (the last ones when
+    /// `count` is negative, every one when 0); returns how many went.
+    @discardableResult
+    public func removeMatching(_ element: UnsafeRawBufferPointer, count: Int, limit: ListNodeLimit) -> Int {
+        let wanted = count == 0 ? Int.max : count.magnitude > UInt(Int.max) ? Int.max : abs(count)
+        var removing = Set<Int>()
+        if count >= 0 {
+            var position = 0
+            forEach(from: 0, through: total - 1) { candidate in
+                if candidate.elementsEqual(element) { removing.insert(position) }
+                position += 1
+                return removing.count < wanted
+            }
+        } else {
+            forEachFromBack { position, candidate in
+                if candidate.elementsEqual(element) { removing.insert(position) }
+                return removing.count < wanted
+            }
+        }
+        guard !removing.isEmpty else { return 0 }
+        var kept: [[UInt8]] = []
+        kept.reserveCapacity(total - removing.count)
+        var position = 0
+        forEach(from: 0, through: total - 1) { candidate in
+            if !removing.contains(position) { kept.append([UInt8](candidate)) }
+            position += 1
+            return true
+        }
+        replaceAll(with: kept, limit: limit)
+        return removing.count
+    }
+
     /// Rebuilds the list from `elements` (LREM), in nodes within `limit`.
     public func replaceAll<S: Sequence>(with elements: S, limit: ListNodeLimit) where S.Element == [UInt8] {
         nodes = CircularBuffer(initialCapacity: 4)

@@ -6,9 +6,12 @@ import CZstd
      byte 0      format version = 1
      byte 1      type tag: 0 string, 1 list, 2 set, 3 zset, 4 hash, 5 stream
      byte 2      flags: bit 0 (0x01) = has expiry, bit 1 (0x02) = payload zstd-compressed,
-                 bit 2 (0x04) = a string edited in place (OBJECT ENCODING says "raw");
-                 every other bit is 0
+                 bit 2 (0x04) = a string edited in place (OBJECT ENCODING says "raw"),
+                 bit 3 (0x08) = has a change sequence; every other bit is 0
      [expiry]    8 bytes: expireAt, Unix milliseconds, Int64 little-endian  (only if 0x01)
+     [sequence]  8 bytes: UInt64 little-endian (only if 0x08): the value holds every logged
+                 change of sequence up to this one, and none after it (LogChange.swift;
+                 replay skips a change the value already holds)
      [zstd]      4 bytes: uncompressed payload length, UInt32 little-endian (only if 0x02)
      payload     string: the raw bytes (one zstd frame of them if 0x02)
                  list, set, hash: a `PackedForm` byte (0 listpack, 1 intset), then that
@@ -71,7 +74,8 @@ public enum ValueCodec {
     public static let flagExpiry: UInt8 = 0x01
     public static let flagCompressed: UInt8 = 0x02
     public static let flagRawEncoding: UInt8 = 0x04
-    static let knownFlags: UInt8 = flagExpiry | flagCompressed | flagRawEncoding
+    public static let flagSequence: UInt8 = 0x08
+    static let knownFlags: UInt8 = flagExpiry | flagCompressed | flagRawEncoding | flagSequence
 
     /// Largest uncompressed length a compressed payload may declare. Redis caps a string at
     /// 512 MB; the cap also keeps garbage from making the decoder allocate gigabytes.
@@ -132,23 +136,28 @@ public enum ValueCodec {
 
     /// The encoding of a value of `type` given as its payload (a string's bytes, a
     /// collection's packed form).
+    /// `sequence` (collections only; 0 writes none) is the log's change sequence the value
+    /// was taken at.
     public static func encode(type: ValueType, payload: UnsafeRawBufferPointer, expireAt: Int64,
-                              compressionThreshold: Int, rawEncoding: Bool = false) -> [UInt8] {
-        encode(tag: type.rawValue, payload: payload, expireAt: expireAt, compressionThreshold: compressionThreshold,
-               extraFlags: rawEncoding && type == .string ? flagRawEncoding : 0)
+                              compressionThreshold: Int, rawEncoding: Bool = false, sequence: UInt64 = 0) -> [UInt8] {
+        let sequence = type == .string ? 0 : sequence
+        return encode(tag: type.rawValue, payload: payload, expireAt: expireAt,
+                      compressionThreshold: compressionThreshold,
+                      extraFlags: rawEncoding && type == .string ? flagRawEncoding : 0, sequence: sequence)
     }
 
     static func encode(tag: UInt8, payload: UnsafeRawBufferPointer, expireAt: Int64,
-                       compressionThreshold: Int, extraFlags: UInt8 = 0) -> [UInt8] {
-        let hasExpiry = expireAt != 0
-        let prefix = 3 + (hasExpiry ? 8 : 0)
+                       compressionThreshold: Int, extraFlags: UInt8 = 0, sequence: UInt64 = 0) -> [UInt8] {
+        let flags = (expireAt != 0 ? flagExpiry : 0) | (sequence != 0 ? flagSequence : 0) | extraFlags
+        let prefix = headerLength(flags)
         if compressionThreshold > 0, payload.count >= compressionThreshold,
            payload.count <= maxUncompressedLength,
-           let compressed = compress(payload, tag: tag, expireAt: expireAt, prefix: prefix, extraFlags: extraFlags) {
+           let compressed = compress(payload, tag: tag, expireAt: expireAt, sequence: sequence, prefix: prefix,
+                                     flags: flags) {
             return compressed
         }
         return [UInt8](unsafeUninitializedCapacity: prefix + payload.count) { out, count in
-            writeHeader(out, tag: tag, flags: (hasExpiry ? flagExpiry : 0) | extraFlags, expireAt: expireAt)
+            writeHeader(out, tag: tag, flags: flags, expireAt: expireAt, sequence: sequence)
             if payload.count > 0 {
                 UnsafeMutableRawPointer(out.baseAddress! + prefix).copyMemory(from: payload.baseAddress!, byteCount: payload.count)
             }
@@ -157,8 +166,8 @@ public enum ValueCodec {
     }
 
     /// The compressed encoding, or nil when it would not be smaller than the raw one.
-    private static func compress(_ payload: UnsafeRawBufferPointer, tag: UInt8, expireAt: Int64,
-                                 prefix: Int, extraFlags: UInt8) -> [UInt8]? {
+    private static func compress(_ payload: UnsafeRawBufferPointer, tag: UInt8, expireAt: Int64, sequence: UInt64,
+                                 prefix: Int, flags: UInt8) -> [UInt8]? {
         let bound = ZSTD_compressBound(payload.count)
         if ZSTD_isError(bound) != 0 { return nil }
         let dataStart = prefix + 4
@@ -170,8 +179,7 @@ public enum ValueCodec {
                                         payload.baseAddress, payload.count, compressionLevel)
             // The 4-byte length field counts against compression: raw wins ties.
             guard ZSTD_isError(written) == 0, written + 4 < payload.count else { return }
-            let flags = flagCompressed | (expireAt != 0 ? flagExpiry : 0) | extraFlags
-            writeHeader(out, tag: tag, flags: flags, expireAt: expireAt)
+            writeHeader(out, tag: tag, flags: flags | flagCompressed, expireAt: expireAt, sequence: sequence)
             storeLE(UInt32(payload.count), to: out.baseAddress! + prefix)
             count = dataStart + written
             smaller = true
@@ -179,12 +187,23 @@ public enum ValueCodec {
         return smaller ? result : nil
     }
 
+    /// Bytes before the payload (or its zstd length) under `flags`.
+    @inline(__always)
+    static func headerLength(_ flags: UInt8) -> Int {
+        3 + (flags & flagExpiry != 0 ? 8 : 0) + (flags & flagSequence != 0 ? 8 : 0)
+    }
+
     private static func writeHeader(_ out: UnsafeMutableBufferPointer<UInt8>, tag: UInt8, flags: UInt8,
-                                    expireAt: Int64) {
+                                    expireAt: Int64, sequence: UInt64) {
         out[0] = version
         out[1] = tag
         out[2] = flags
-        if flags & flagExpiry != 0 { storeLE(UInt64(bitPattern: expireAt), to: out.baseAddress! + 3) }
+        var at = 3
+        if flags & flagExpiry != 0 {
+            storeLE(UInt64(bitPattern: expireAt), to: out.baseAddress! + at)
+            at += 8
+        }
+        if flags & flagSequence != 0 { storeLE(sequence, to: out.baseAddress! + at) }
     }
 
     @inline(__always)
@@ -205,6 +224,7 @@ public enum ValueCodec {
         var tag: UInt8
         var flags: UInt8
         var expireAt: Int64
+        var sequence: UInt64
         /// Offset of the zstd length field (if compressed) or of the payload.
         var end: Int
     }
@@ -216,12 +236,14 @@ public enum ValueCodec {
         guard ValueType(rawValue: tag) != nil else { throw ValueCodecError.unknownTypeTag(tag) }
         let flags = bytes[2]
         guard flags & ~knownFlags == 0 else { throw ValueCodecError.badFlags(flags) }
-        var header = Header(tag: tag, flags: flags, expireAt: 0, end: 3)
+        var header = Header(tag: tag, flags: flags, expireAt: 0, sequence: 0, end: headerLength(flags))
+        guard bytes.count >= header.end else { throw ValueCodecError.truncated }
+        var at = 3
         if flags & flagExpiry != 0 {
-            guard bytes.count >= 11 else { throw ValueCodecError.truncated }
-            header.expireAt = loadLE(bytes, at: 3, as: Int64.self)
-            header.end = 11
+            header.expireAt = loadLE(bytes, at: at, as: Int64.self)
+            at += 8
         }
+        if flags & flagSequence != 0 { header.sequence = loadLE(bytes, at: at, as: UInt64.self) }
         return header
     }
 
@@ -241,10 +263,10 @@ public enum ValueCodec {
     public static func replacingExpiry(_ bytes: UnsafeRawBufferPointer, expireAt: Int64) -> [UInt8]? {
         guard let header = try? parseHeader(bytes) else { return nil }
         let flags = expireAt != 0 ? header.flags | flagExpiry : header.flags & ~flagExpiry
-        let headerLength = expireAt != 0 ? 11 : 3
+        let headerLength = headerLength(flags)
         let rest = bytes.count - header.end
         return [UInt8](unsafeUninitializedCapacity: headerLength + rest) { out, count in
-            writeHeader(out, tag: header.tag, flags: flags, expireAt: expireAt)
+            writeHeader(out, tag: header.tag, flags: flags, expireAt: expireAt, sequence: header.sequence)
             if rest > 0 {
                 UnsafeMutableRawPointer(out.baseAddress! + headerLength)
                     .copyMemory(from: bytes.baseAddress! + header.end, byteCount: rest)
@@ -259,9 +281,10 @@ public enum ValueCodec {
         return (record.value, record.expireAt)
     }
 
-    /// `decode`, plus whether the string was edited in place (flag 0x04).
+    /// `decode`, plus whether the string was edited in place (flag 0x04) and the change
+    /// sequence (0 when none is stored).
     public static func decodeRecord(_ bytes: UnsafeRawBufferPointer) throws
-        -> (value: Value, expireAt: Int64, rawEncoding: Bool) {
+        -> (value: Value, expireAt: Int64, rawEncoding: Bool, sequence: UInt64) {
         let header = try parseHeader(bytes)
         let raw = header.flags & flagRawEncoding != 0
         let payload: [UInt8]
@@ -278,10 +301,10 @@ public enum ValueCodec {
         }
         guard let type = ValueType(rawValue: header.tag) else { throw ValueCodecError.unknownTypeTag(header.tag) }
         switch type {
-        case .string: return (.string(payload), header.expireAt, raw)
+        case .string: return (.string(payload), header.expireAt, raw, header.sequence)
         case .list, .hash, .set:
             guard isValidCollection(type, payload) else { throw ValueCodecError.badPayload(header.tag) }
-            return (.collection(type, payload), header.expireAt, false)
+            return (.collection(type, payload), header.expireAt, false, header.sequence)
         case .zset, .stream: throw ValueCodecError.unsupportedType(header.tag)
         }
     }
