@@ -34,6 +34,7 @@ extension Store {
         if let done { persistence.waiters.append(done) }
         guard persistence.runningSince == nil else { return }
         persistence.walkIntoLog = log != nil && !intoRocksDB
+        persistence.walkChangedKeys.removeAll()
         guard tier != nil else {
             finishCheckpoint(false)
             return
@@ -153,6 +154,7 @@ extension Store {
             persistence.lastDurationSeconds = Int((now - started + 500) / 1000)
         }
         persistence.runningSince = nil
+        persistence.walkChangedKeys.removeAll()
         if ok {
             if let log {
                 log.deleteSegments(before: persistence.walkSegment ?? log.currentSegment)

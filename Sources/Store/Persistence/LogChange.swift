@@ -14,6 +14,12 @@
  key whose value the log gave (a state record) holds every change before that record, so
  the changes after it apply; the numbers need no per-key memory while serving.
 
+ A checkpoint that logs the hot keys' states into a new segment (Checkpoint.swift) lets the
+ older segments go once its walk is done; a change made to a key before the walk reached it
+ would then be replayed onto a value no longer there. So while such a walk runs, the first
+ change of each key logs the key's state instead (about what the walk writes for it
+ anyway), and its later changes apply on top of that.
+
  One command is one frame, replayed whole or not at all. When a command both changed a
  key and gave it a new state (EXEC with DEL then RPUSH), the key's final state is logged
  and its changes in that frame are dropped: the state already holds them.
@@ -118,6 +124,10 @@ extension Store {
     func noteChange(_ db: Database, _ key: UnsafeRawBufferPointer, _ op: ChangeOp,
                     _ body: (inout ChangeWriter) -> Void) {
         changeSequence += 1
+        if persistence.walkIntoLog && checkpointRunning,
+           persistence.walkChangedKeys.insert(PersistenceState.keyID(db.storageID, key)).inserted {
+            return noteChange(db, key)
+        }
         noteHasChanges = true
         var writer = ChangeWriter(bytes: [])
         swap(&writer.bytes, &changeNotes)  // written in place, without a copy

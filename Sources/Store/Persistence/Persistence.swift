@@ -27,6 +27,9 @@ public struct PersistenceState {
     /// The walk logs hot keys again instead of copying them to RocksDB (Checkpoint.swift).
     var walkIntoLog = false
     var walkSegment: Int?
+    /// Keys changed while the walk logs states (LogChange.swift): the first change of each
+    /// logs the key's state instead.
+    var walkChangedKeys = Set<[UInt8]>()
     var walkMapping: [Int] = []
     public var keysWritten = 0
     /// Replay: cold index entries removed on the assumption that they were the replayed
