@@ -1,4 +1,5 @@
 import CShims
+import Config
 @testable import Store
 import XCTest
 
@@ -41,6 +42,76 @@ final class LogRecordTests: XCTestCase {
         XCTAssertEqual(decoded.value.stringBytes, Array("value".utf8))
         XCTAssertEqual(decoded.expireAt, 0x0102_0304_0506)
         XCTAssertTrue(decoded.rawEncoding)
+    }
+
+    /// A CHANGE record (LogChange.swift), built as `Store.noteChange` writes it.
+    static func changeRecord(db: UInt8, key: String, sequence: UInt64, op: ChangeOp, _ arguments: [[UInt8]]) -> [UInt8] {
+        var out: [UInt8] = [LogRecord.change, db]
+        LogRecord.appendLength(key.utf8.count, to: &out)
+        out += Array(key.utf8)
+        withUnsafeBytes(of: sequence.littleEndian) { out += $0 }
+        out.append(op.rawValue)
+        var writer = ChangeWriter(bytes: out)
+        LogRecord.appendLength(arguments.count, to: &writer.bytes)
+        for argument in arguments { writer.argument(argument) }
+        return writer.bytes
+    }
+
+    func testChangeRecordGoldenBytesAndDecoding() throws {
+        let record = LogRecordTests.changeRecord(db: 2, key: "h", sequence: 5, op: .hashSet,
+                                                 [Array("f".utf8), Array("v".utf8)])
+        XCTAssertEqual(record, [7, 2, 1, 0, 0, 0, 0x68, 5, 0, 0, 0, 0, 0, 0, 0, 1, 2, 0, 0, 0,
+                                1, 0, 0, 0, 0x66, 1, 0, 0, 0, 0x76])
+        let operations = try XCTUnwrap(record.withUnsafeBytes { LogRecord.operations($0) })
+        guard case .change(2, let key, 5, .hashSet, let arguments) = operations.first else {
+            return XCTFail("\(operations)")
+        }
+        XCTAssertEqual(Array(record[key]), Array("h".utf8))
+        XCTAssertEqual(arguments.map { Array(record[$0]) }, [Array("f".utf8), Array("v".utf8)])
+        // Cut anywhere, or with an unknown op, it is refused.
+        for end in 1..<record.count {
+            XCTAssertNil(Array(record[..<end]).withUnsafeBytes { LogRecord.operations($0) }, "cut at \(end)")
+        }
+        var unknownOp = record
+        unknownOp[15] = 0xEE
+        XCTAssertNil(unknownOp.withUnsafeBytes { LogRecord.operations($0) })
+    }
+
+    func testChangesReplayOntoEachType() {
+        let limits = CollectionLimits(ServerConfig())
+        func with(_ items: [String], _ body: ([UnsafeRawBufferPointer]) -> Bool) -> Bool {
+            items.map { Array($0.utf8) }.withUnsafeBufferPointers(body)
+        }
+        func number(_ n: Int) -> [UInt8] { withUnsafeBytes(of: Int64(n).littleEndian) { Array($0) } }
+
+        var hash = HashValue.empty
+        XCTAssertTrue(with(["a", "1", "b", "2"]) { ChangeReplay.apply(.hashSet, $0, to: &hash, limits: limits) })
+        XCTAssertTrue(with(["a", "zz"]) { ChangeReplay.apply(.hashDelete, $0, to: &hash, limits: limits) })
+        XCTAssertEqual(hash.pairs.map { String(decoding: $0.field, as: UTF8.self) }, ["b"])
+        XCTAssertFalse(with(["odd"]) { ChangeReplay.apply(.hashSet, $0, to: &hash, limits: limits) })
+        XCTAssertFalse(with(["m"]) { ChangeReplay.apply(.setAdd, $0, to: &hash, limits: limits) })
+
+        var set = SetValue.empty
+        XCTAssertTrue(with(["1", "2", "x"]) { ChangeReplay.apply(.setAdd, $0, to: &set, limits: limits) })
+        XCTAssertTrue(with(["2"]) { ChangeReplay.apply(.setRemove, $0, to: &set, limits: limits) })
+        XCTAssertEqual(Set(set.members.map { String(decoding: $0, as: UTF8.self) }), ["1", "x"])
+
+        let list = QuickList()
+        let limit = limits.listNode
+        XCTAssertTrue(with(["a", "b", "a", "c"]) { ChangeReplay.apply(.listPushBack, $0, to: list, limit: limit) })
+        XCTAssertTrue(with(["x", "y"]) { ChangeReplay.apply(.listPushFront, $0, to: list, limit: limit) })  // y x a b a c
+        let removeOne = [number(1), Array("a".utf8)]
+        XCTAssertTrue(removeOne.withUnsafeBufferPointers { ChangeReplay.apply(.listRemoveMatching, $0, to: list, limit: limit) })
+        let insert = [number(1), Array("i".utf8)], set0 = [number(0), Array("z".utf8)]
+        XCTAssertTrue(insert.withUnsafeBufferPointers { ChangeReplay.apply(.listInsert, $0, to: list, limit: limit) })
+        XCTAssertTrue(set0.withUnsafeBufferPointers { ChangeReplay.apply(.listSet, $0, to: list, limit: limit) })
+        XCTAssertTrue([number(1)].withUnsafeBufferPointers { ChangeReplay.apply(.listRemoveBack, $0, to: list, limit: limit) })
+        XCTAssertEqual(list.elements.map { String(decoding: $0, as: UTF8.self) }, ["z", "i", "x", "b", "a"])
+        // A change that does not fit the list is refused, not clamped.
+        XCTAssertFalse([number(6)].withUnsafeBufferPointers { ChangeReplay.apply(.listRemoveFront, $0, to: list, limit: limit) })
+        XCTAssertFalse([number(5), Array("q".utf8)].withUnsafeBufferPointers {
+            ChangeReplay.apply(.listSet, $0, to: list, limit: limit)
+        })
     }
 
     func testDeleteFlushSwapRecords() throws {
@@ -126,5 +197,18 @@ final class LogRecordTests: XCTestCase {
         XCTAssertEqual(CheckpointMark(bytes), mark)
         XCTAssertNil(CheckpointMark(Array(bytes.dropLast())))
         XCTAssertNil(CheckpointMark([2] + bytes.dropFirst()))
+    }
+}
+
+extension Array where Element == [UInt8] {
+    /// Calls `body` with every array as raw bytes.
+    func withUnsafeBufferPointers<R>(_ body: ([UnsafeRawBufferPointer]) -> R) -> R {
+        let copies = map { bytes -> UnsafeMutableRawBufferPointer in
+            let p = UnsafeMutableRawBufferPointer.allocate(byteCount: Swift.max(bytes.count, 1), alignment: 1)
+            p.copyBytes(from: bytes)
+            return p
+        }
+        defer { copies.forEach { $0.deallocate() } }
+        return body(zip(copies, self).map { UnsafeRawBufferPointer(rebasing: $0.0[..<$0.1.count]) })
     }
 }

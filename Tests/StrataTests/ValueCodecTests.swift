@@ -194,6 +194,43 @@ final class ValueCodecTests: XCTestCase {
         }
     }
 
+    /// A collection written to RocksDB carries the log's change sequence (flag 0x08, after
+    /// the expiry); a string never does; changing the expiry keeps it.
+    func testChangeSequenceGoldenBytes() throws {
+        let listpack = Listpack.make([Array("a".utf8)])
+        let payload = [PackedForm.listpack.rawValue] + listpack
+        let encoded = payload.withUnsafeBytes {
+            ValueCodec.encode(type: .list, payload: $0, expireAt: 0x0102, compressionThreshold: 0,
+                              sequence: 0x0A0B_0C0D)
+        }
+        XCTAssertEqual(Array(encoded[0..<19]), [1, 1, 0x09, 0x02, 0x01, 0, 0, 0, 0, 0, 0,
+                                               0x0D, 0x0C, 0x0B, 0x0A, 0, 0, 0, 0])
+        XCTAssertEqual(Array(encoded[19...]), payload)
+        let decoded = try encoded.withUnsafeBytes { try ValueCodec.decodeRecord($0) }
+        XCTAssertEqual(decoded.sequence, 0x0A0B_0C0D)
+        XCTAssertEqual(decoded.expireAt, 0x0102)
+        XCTAssertEqual(ValueCodec.header(encoded)?.expireAt, 0x0102)
+
+        let untimed = try XCTUnwrap(encoded.withUnsafeBytes { ValueCodec.replacingExpiry($0, expireAt: 0) })
+        XCTAssertEqual(Array(untimed[0..<11]), [1, 1, 0x08, 0x0D, 0x0C, 0x0B, 0x0A, 0, 0, 0, 0])
+        XCTAssertEqual(try untimed.withUnsafeBytes { try ValueCodec.decodeRecord($0) }.sequence, 0x0A0B_0C0D)
+
+        let string = Array("v".utf8).withUnsafeBytes {
+            ValueCodec.encode(type: .string, payload: $0, expireAt: 0, compressionThreshold: 0, sequence: 9)
+        }
+        XCTAssertEqual(string, [1, 0, 0, 0x76])
+        // Compressed: the sequence sits before the zstd length.
+        let big = [PackedForm.listpack.rawValue] + Listpack.make((0..<2000).map { _ in Array("abcdef".utf8) })
+        let packed = big.withUnsafeBytes {
+            ValueCodec.encode(type: .list, payload: $0, expireAt: 0, compressionThreshold: 64, sequence: 77)
+        }
+        XCTAssertEqual(packed[2], ValueCodec.flagSequence | ValueCodec.flagCompressed)
+        let back = try packed.withUnsafeBytes { try ValueCodec.decodeRecord($0) }
+        XCTAssertEqual(back.sequence, 77)
+        guard case .collection(.list, let bytes) = back.value else { return XCTFail("not a list") }
+        XCTAssertEqual(bytes, big)
+    }
+
     func testBadHeaders() {
         assertThrows([], .truncated)
         assertThrows([1], .truncated)
@@ -204,7 +241,8 @@ final class ValueCodecTests: XCTestCase {
         assertThrows([1, 0xFF, 0], .unknownTypeTag(0xFF))
         assertThrows([1, 1, 0, 1, 2], .badPayload(1))      // a list whose form is intset
         assertThrows([1, 3, 0, 0, 0, 0, 0, 0], .unsupportedType(3))  // sorted sets: not yet
-        assertThrows([1, 0, 8], .badFlags(8))
+        assertThrows([1, 0, 0x10], .badFlags(0x10))
+        assertThrows([1, 1, 8, 0, 0, 0], .truncated)  // a sequence needs 8 bytes
         assertThrows([1, 0, 0x80, 1], .badFlags(0x80))
         assertThrows([1, 0, 1, 0, 0, 0, 0, 0, 0, 0], .truncated)
         assertThrows([1, 0, 2, 0, 0, 0], .truncated)
@@ -214,6 +252,7 @@ final class ValueCodecTests: XCTestCase {
         XCTAssertNil(ValueCodec.header([1, 0, 1, 0, 0]))
         XCTAssertNil(ValueCodec.header([1, 9, 0]))
         XCTAssertNil(ValueCodec.header([1, 0, 8]))
+        XCTAssertNil(ValueCodec.header([1, 0, 0x10]))
         XCTAssertNil(ValueCodec.header([3, 0, 0]))
         XCTAssertEqual(ValueCodec.header([1, 4, 0])?.typeTag, 4)
     }

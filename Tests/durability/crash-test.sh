@@ -3,8 +3,8 @@
 # times (appendfsync always), then the everysec variant; after every restart each
 # acknowledged write must be there; then kills during a load past maxmemory and during an
 # overwrite of cold keys (test_crash_tiering.py); and kills while lists, hashes and sets
-# change, with demotions and checkpoints in between (test_crash_collections.py). The same tests run in the integration
-# suite with 20 rounds.
+# change, with demotions and checkpoints in between (test_crash_collections.py). The
+# same tests run in the integration suite with 20 rounds.
 #
 #   Tests/durability/crash-test.sh                      # strata (.build/release/strata-server)
 #   STRATA_TARGET=redis Tests/durability/crash-test.sh  # the reference redis-server
