@@ -161,11 +161,56 @@ extension KeyCommands {
         for key in keys { client.reply.bulk(key) }
     }
 
+    /*
+     HSCAN and SSCAN once the key was found (Redis checks the cursor, then the key, then the
+     options; so do they). A small hash or set (`table` nil: a listpack or intset) comes
+     whole in one call with cursor 0, whatever the cursor, as Redis's small encodings do;
+     `small` calls its argument with each field and value (an empty value for a set). A
+     table is walked by `scanFields`. MATCH tests the field; `withValues` replies each
+     field's value after it.
+    */
+    static func scanCollection(_ client: Client, _ args: CommandArguments, from cursor: UInt64, table: FieldTable?,
+                               withValues: Bool,
+                               small: ((UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void) -> Void) {
+        let options: ScanOptions
+        switch ScanOptions.parse(args, from: 3, allowsType: false) {
+        case .success(let parsed): options = parsed
+        case .failure(let error): return client.error(error.text)
+        }
+        let pattern = options.patternIndex.map { args.bytes($0) }
+        var found: [[UInt8]] = []
+        func offer(_ field: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) {
+            if let pattern, !GlobMatch.matches(pattern: pattern, subject: field) { return }
+            found.append([UInt8](field))
+            if withValues { found.append([UInt8](value)) }
+        }
+        var next: UInt64 = 0
+        if let table {
+            next = scanFields(table, from: cursor, count: options.count) { slot in
+                let record = slot.pointee.record
+                offer(record.keyBytes, record.valueBytes)
+            }
+        } else {
+            small(offer)
+        }
+        client.reply.arrayHeader(2)
+        client.reply.bulk(String(next))
+        client.reply.arrayHeader(found.count)
+        for item in found { client.reply.bulk(item) }
+    }
+
+    /// The reply of HSCAN and SSCAN for a missing key: cursor 0, nothing.
+    static func replyEmptyScan(_ client: Client) {
+        client.reply.arrayHeader(2)
+        client.reply.bulk("0")
+        client.reply.arrayHeader(0)
+    }
+
     /// One HSCAN or SSCAN call over a large hash or set: walks `table` from `cursor` with the
     /// keyspace's reverse-binary cursor, which keeps SCAN's guarantee across resizes, until
     /// `count` fields were seen (matching or not: Redis 7.0 filters after collecting) or
     /// 10 * `count` buckets were. Returns the next cursor (0 at the end).
-    static func scanFields(_ table: FieldTable, from cursor: UInt64, count: Int,
+    private static func scanFields(_ table: FieldTable, from cursor: UInt64, count: Int,
                            _ visit: (SlotPointer) -> Void) -> UInt64 {
         var budget = count.multipliedReportingOverflow(by: 10).overflow ? Int.max : count * 10
         var seen = 0

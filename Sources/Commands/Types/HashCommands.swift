@@ -297,44 +297,16 @@ enum HashCommands {
 
     // MARK: - HSCAN
 
-    /// HSCAN key cursor [MATCH pattern] [COUNT count]: fields and values, flat. A small
-    /// hash comes whole with cursor 0, as SSCAN's small sets; a table is walked by
-    /// `KeyCommands.scanFields`. MATCH tests the field.
+    /// HSCAN key cursor [MATCH pattern] [COUNT count]: fields and values, flat
+    /// (`KeyCommands.scanCollection`). MATCH tests the field.
     static func hscan(_ client: Client, _ args: CommandArguments) {
         guard let cursor = KeyCommands.parseCursor(args.bytes(2)) else { return client.error("ERR invalid cursor") }
-        let hash: HashValue
         switch readHash(client, args.bytes(1)) {
-        case .found(let found): hash = found
-        case .missing:
-            client.reply.arrayHeader(2)
-            client.reply.bulk("0")
-            return client.reply.arrayHeader(0)
-        case .wrongType: return
+        case .found(let hash):
+            let table: FieldTable? = if case .table(let table) = hash { table } else { nil }
+            KeyCommands.scanCollection(client, args, from: cursor, table: table, withValues: true, small: hash.forEach)
+        case .missing: KeyCommands.replyEmptyScan(client)
+        case .wrongType: break
         }
-        let options: KeyCommands.ScanOptions
-        switch KeyCommands.ScanOptions.parse(args, from: 3, allowsType: false) {
-        case .success(let parsed): options = parsed
-        case .failure(let error): return client.error(error.text)
-        }
-        let pattern = options.patternIndex.map { args.bytes($0) }
-        var found: [[UInt8]] = []
-        func offer(_ field: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) {
-            if let pattern, !GlobMatch.matches(pattern: pattern, subject: field) { return }
-            found.append([UInt8](field))
-            found.append([UInt8](value))
-        }
-        var next: UInt64 = 0
-        if case .table(let table) = hash {
-            next = KeyCommands.scanFields(table, from: cursor, count: options.count) { slot in
-                let record = slot.pointee.record
-                offer(record.keyBytes, record.valueBytes)
-            }
-        } else {
-            hash.forEach(offer)
-        }
-        client.reply.arrayHeader(2)
-        client.reply.bulk(String(next))
-        client.reply.arrayHeader(found.count)
-        for item in found { client.reply.bulk(item) }
     }
 }

@@ -381,43 +381,17 @@ enum SetCommands {
 
     // MARK: - SSCAN
 
-    /*
-     SSCAN key cursor [MATCH pattern] [COUNT count]. A small set (intset or listpack) comes
-     whole in one call with cursor 0, whatever the cursor, as Redis's small encodings do. A
-     table is walked by `KeyCommands.scanFields`.
-     Redis checks the cursor, then the key, then the options; so does this.
-    */
+    /// SSCAN key cursor [MATCH pattern] [COUNT count]: members (`KeyCommands.scanCollection`).
     static func sscan(_ client: Client, _ args: CommandArguments) {
         guard let cursor = KeyCommands.parseCursor(args.bytes(2)) else { return client.error("ERR invalid cursor") }
-        let set: SetValue
         switch readSet(client, args.bytes(1)) {
-        case .found(let found): set = found
-        case .missing:
-            client.reply.arrayHeader(2)
-            client.reply.bulk("0")
-            return client.reply.arrayHeader(0)
-        case .wrongType: return
+        case .found(let set):
+            let table: FieldTable? = if case .table(let table) = set { table } else { nil }
+            KeyCommands.scanCollection(client, args, from: cursor, table: table, withValues: false) { visit in
+                set.forEach { visit($0, UnsafeRawBufferPointer(start: nil, count: 0)) }
+            }
+        case .missing: KeyCommands.replyEmptyScan(client)
+        case .wrongType: break
         }
-        let options: KeyCommands.ScanOptions
-        switch KeyCommands.ScanOptions.parse(args, from: 3, allowsType: false) {
-        case .success(let parsed): options = parsed
-        case .failure(let error): return client.error(error.text)
-        }
-        let pattern = options.patternIndex.map { args.bytes($0) }
-        var found: [[UInt8]] = []
-        func offer(_ member: UnsafeRawBufferPointer) {
-            if let pattern, !GlobMatch.matches(pattern: pattern, subject: member) { return }
-            found.append([UInt8](member))
-        }
-        var next: UInt64 = 0
-        if case .table(let table) = set {
-            next = KeyCommands.scanFields(table, from: cursor, count: options.count) { offer($0.pointee.record.keyBytes) }
-        } else {
-            set.forEach(offer)
-        }
-        client.reply.arrayHeader(2)
-        client.reply.bulk(String(next))
-        client.reply.arrayHeader(found.count)
-        for member in found { client.reply.bulk(member) }
     }
 }
