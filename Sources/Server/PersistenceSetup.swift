@@ -44,7 +44,8 @@ extension StrataServer {
             logger.notice("""
                 Data loaded in \(millis) ms: \(report.coldKeys) keys on disk\
                 \(report.indexFromSnapshot ? " (index of the last checkpoint)" : ""), \(report.loadedKeys) read into RAM, \
-                \(report.records) log records replayed from \(report.segments.count) segment(s)
+                \(report.records) log records replayed from \(report.segments.count) segment(s), \
+                \(report.coldValuesRead) collections read from RocksDB for them
                 """)
         }
         if config.appendonly {

@@ -48,6 +48,13 @@ public struct PersistenceState {
     /// Replay: the change sequence of each collection start-up loaded into RAM (`tiering
     /// no`), by storage id and key, until a record replaces its value (Recovery.swift).
     var loadedSequences: [[UInt8]: UInt64] = [:]
+    /// Replay: for a cold collection whose RocksDB value holds the changes being replayed,
+    /// the sequence up to which it holds them (UInt64.max: a value of another type, which a
+    /// later record wrote), so that each skipped change does not read the value again.
+    /// Forgotten when a record replaces the key or RocksDB changes under it (Recovery.swift).
+    var coldHeldSequences: [[UInt8]: UInt64] = [:]
+    /// Replay: how many collections `coldHeldSequences` did not spare a RocksDB read.
+    var replayColdReads = 0
     static func keyID(_ storageID: UInt8, _ key: UnsafeRawBufferPointer) -> [UInt8] {
         var id = [storageID]
         id.append(contentsOf: key)

@@ -8,6 +8,8 @@ public struct RecoveryReport {
     public var segments: [Int] = []
     public var frames = 0
     public var records = 0
+    /// Collections replay read from RocksDB to apply (or skip) their logged changes.
+    public var coldValuesRead = 0
     /// The log segment to append to, and where its valid part ends (nil: new file).
     public var appendSegment = 1
     public var appendValidLength: Int?
@@ -43,6 +45,7 @@ extension Store {
         defer { tier.endReplayHold() }
         var report = RecoveryReport()
         persistence.logDirectory = logDirectory
+        persistence.replayColdReads = 0
         let storage = tier.storage
         if let seed = try storage.get(StorageMetadata.seedKey).flatMap(StorageMetadata.decodeSeed) {
             KeyHash.seed = seed
@@ -96,6 +99,8 @@ extension Store {
         try replayLog(directory: logDirectory, from: firstSegment, allowTruncated: allowTruncated,
                       allowCorrupt: allowCorrupt, &report)
         persistence.loadedSequences.removeAll()
+        persistence.coldHeldSequences.removeAll()
+        report.coldValuesRead = persistence.replayColdReads
         try verifyColdRemovals()
         return report
     }
@@ -296,12 +301,14 @@ extension Store {
             case .flushDatabase(let index):
                 guard index < databases.count else { throw RecoveryError(description: "database \(index)") }
                 try verifyColdRemovals()
+                persistence.coldHeldSequences.removeAll()
                 databases[index].removeAll(async: false)
             case .swapDatabases(let a, let b):
                 guard a < databases.count, b < databases.count else {
                     throw RecoveryError(description: "database \(max(a, b))")
                 }
                 try verifyColdRemovals()
+                persistence.coldHeldSequences.removeAll()
                 swapDatabases(a, b)
             }
         }
@@ -351,6 +358,8 @@ extension Store {
                             _ target: UnsafeRawBufferPointer, keepSource: Bool, sequence: UInt64) throws {
         guard let tier else { return }
         tier.moveSequence = max(tier.moveSequence, sequence)
+        forgetLoadedSequence(sourceDB, source)
+        forgetLoadedSequence(targetDB, target)
         let sourceHash = KeyHash.hash(source), targetHash = KeyHash.hash(target)
         if let hot = sourceDB.keys.find(source, hash: sourceHash) {
             let value = hot.pointee.value, expireAt = hot.pointee.expireAt
@@ -409,7 +418,10 @@ extension Store {
      - any other key is read from RocksDB: a value stored at this sequence or later, or
        holding another type, was written after the change (a later record of the log
        replaced what the change applied to), so the change is skipped; an older one is
-       loaded into RAM and changed; no value at all is an empty one.
+       loaded into RAM and changed; no value at all is an empty one. What a skip learned is
+       kept (`coldHeldSequences`): the changes since the last checkpoint of a collection
+       that went cold after them are all skipped, and reading its whole value for each made
+       replay quadratic (seconds for a few thousand changes).
     */
     private func replayChange(_ db: Database, _ key: UnsafeRawBufferPointer, _ sequence: UInt64, _ op: ChangeOp,
                               _ arguments: [UnsafeRawBufferPointer]) throws {
@@ -425,10 +437,25 @@ extension Store {
                 }
             }
             if hot.pointee.valueType != op.valueType { return }
-        } else if let stored = try storedValue(db, key, hash) {
-            if sequence <= stored.sequence || stored.value.type != op.valueType { return }
-            try replaySet(db, key, stored.value, stored.expireAt, false)
-            slot = db.keys.find(key, hash: hash)
+        } else {
+            let id = PersistenceState.keyID(db.storageID, key)
+            if let held = persistence.coldHeldSequences[id] {
+                if sequence <= held { return }
+                persistence.coldHeldSequences[id] = nil
+            }
+            if let stored = try storedValue(db, key, hash) {
+                persistence.replayColdReads += 1
+                if stored.value.type != op.valueType {
+                    persistence.coldHeldSequences[id] = .max
+                    return
+                }
+                if sequence <= stored.sequence {
+                    persistence.coldHeldSequences[id] = stored.sequence
+                    return
+                }
+                try replaySet(db, key, stored.value, stored.expireAt, false)
+                slot = db.keys.find(key, hash: hash)
+            }
         }
         guard applyChange(db, key, slot, op, arguments) else {
             throw RecoveryError(description: "a change record that does not fit its key's value")
@@ -474,9 +501,12 @@ extension Store {
         return true
     }
 
+    /// A record replaced `key`'s value: what replay knew of the changes it holds is void.
     private func forgetLoadedSequence(_ db: Database, _ key: UnsafeRawBufferPointer) {
-        if persistence.loadedSequences.isEmpty { return }
-        persistence.loadedSequences[PersistenceState.keyID(db.storageID, key)] = nil
+        if persistence.loadedSequences.isEmpty && persistence.coldHeldSequences.isEmpty { return }
+        let id = PersistenceState.keyID(db.storageID, key)
+        persistence.loadedSequences[id] = nil
+        persistence.coldHeldSequences[id] = nil
     }
 
     /// Removes the cold index entry with `key`'s fingerprint; returns whether there was one.
