@@ -55,6 +55,23 @@ size_t strata_own_arena_allocated_bytes(void) {
     return small + large;
 }
 
+int strata_enter_own_arena(void) {
+    int own = atomic_load(&strata_own_arena);
+    if (own < 0) return -1;
+    unsigned previous = 0, arena = (unsigned)own;
+    size_t size = sizeof(previous);
+    if (mallctl("thread.arena", &previous, &size, &arena, sizeof(arena)) != 0) return -1;
+    mallctl("thread.tcache.flush", NULL, NULL, NULL, 0);  // its blocks came from the other arena
+    return (int)previous;
+}
+
+void strata_leave_own_arena(int previous) {
+    if (previous < 0) return;
+    mallctl("thread.tcache.flush", NULL, NULL, NULL, 0);
+    unsigned arena = (unsigned)previous;
+    mallctl("thread.arena", NULL, NULL, &arena, sizeof(arena));
+}
+
 void strata_flush_thread_cache(void) {
     mallctl("thread.tcache.flush", NULL, NULL, NULL, 0);
 }
@@ -76,6 +93,18 @@ void strata_table_bytes_add(long delta) {
 
 long strata_table_bytes(void) {
     return atomic_load_explicit(&strata_table_bytes_total, memory_order_relaxed);
+}
+
+// Large collections being freed on a background queue (OwnedValue.release): memory that
+// is about to drop, so a write over maxmemory waits for it rather than getting -OOM.
+static _Atomic long strata_releasing_objects_total = 0;
+
+void strata_releasing_objects_add(long delta) {
+    atomic_fetch_add_explicit(&strata_releasing_objects_total, delta, memory_order_relaxed);
+}
+
+long strata_releasing_objects(void) {
+    return atomic_load_explicit(&strata_releasing_objects_total, memory_order_relaxed);
 }
 
 // MARK: - CRC-32C
@@ -141,4 +170,60 @@ size_t strata_usable_size(void *block) {
 
 size_t strata_size_class(size_t size) {
     return size == 0 ? 0 : nallocx(size, 0);
+}
+
+// MARK: - MEMORY command
+
+#include <stdlib.h>
+#include <string.h>
+
+void strata_malloc_allocator_stats(size_t *allocated, size_t *active, size_t *resident) {
+    const char *names[3] = {"stats.allocated", "stats.active", "stats.resident"};
+    size_t *values[3] = {allocated, active, resident};
+    for (int i = 0; i < 3; i++) {
+        size_t size = sizeof(size_t);
+        if (mallctl(names[i], values[i], &size, NULL, 0) != 0) *values[i] = 0;
+    }
+}
+
+// A growing NUL-terminated buffer that malloc_stats_print writes its report into.
+struct strata_text {
+    char *bytes;
+    size_t length;
+    size_t capacity;
+    int failed;
+};
+
+static void strata_text_append(void *opaque, const char *piece) {
+    struct strata_text *text = opaque;
+    size_t count = strlen(piece);
+    if (text->failed) return;
+    if (text->length + count + 1 > text->capacity) {
+        size_t capacity = text->capacity * 2;
+        while (capacity < text->length + count + 1) capacity *= 2;
+        char *grown = realloc(text->bytes, capacity);
+        if (grown == NULL) { text->failed = 1; return; }
+        text->bytes = grown;
+        text->capacity = capacity;
+    }
+    memcpy(text->bytes + text->length, piece, count + 1);
+    text->length += count;
+}
+
+char *strata_malloc_stats_text(void) {
+    struct strata_text text = {malloc(64 * 1024), 0, 64 * 1024, 0};
+    if (text.bytes == NULL) return NULL;
+    text.bytes[0] = '\0';
+    malloc_stats_print(strata_text_append, &text, NULL);
+    if (text.failed) {
+        free(text.bytes);
+        return NULL;
+    }
+    return text.bytes;
+}
+
+int strata_malloc_purge(void) {
+    char name[64];
+    snprintf(name, sizeof(name), "arena.%u.purge", (unsigned)MALLCTL_ARENAS_ALL);
+    return mallctl(name, NULL, NULL, NULL, 0);
 }

@@ -22,6 +22,12 @@ int strata_thread_has_own_arena(void);
 /// of the last strata_malloc_used_bytes call.
 size_t strata_own_arena_allocated_bytes(void);
 
+/// Makes the calling thread (not the execution thread) allocate from the execution
+/// thread's arena until strata_leave_own_arena: what it builds for the keyspace counts
+/// toward maxmemory. Returns the arena to go back to (-1: nothing changed).
+int strata_enter_own_arena(void);
+void strata_leave_own_arena(int previous);
+
 /// Returns the calling thread's cached free blocks to its arena: jemalloc counts them as
 /// allocated until then (measured: megabytes after bursts of large replies).
 void strata_flush_thread_cache(void);
@@ -32,6 +38,8 @@ size_t strata_size_class(size_t size);
 
 /// Adds `delta` to the count of bytes in directly mapped keyspace tables.
 void strata_table_bytes_add(long delta);
+void strata_releasing_objects_add(long delta);
+long strata_releasing_objects(void);
 
 /// Bytes in directly mapped keyspace tables.
 long strata_table_bytes(void);
@@ -49,5 +57,16 @@ int strata_thread_nice(void);
 
 /// Asks the CPU to start loading the cache line at `address` (no fault if it is invalid).
 static inline void strata_prefetch(const void *address) { __builtin_prefetch(address, 0, 3); }
+
+/// jemalloc's stats.allocated, stats.active and stats.resident, as of the last
+/// strata_malloc_used_bytes call (MEMORY STATS).
+void strata_malloc_allocator_stats(size_t *allocated, size_t *active, size_t *resident);
+
+/// jemalloc's statistics report (malloc_stats_print) as a NUL-terminated string, which the
+/// caller frees with free(); NULL when memory ran out (MEMORY MALLOC-STATS).
+char *strata_malloc_stats_text(void);
+
+/// Returns the dirty pages of every arena to the system (MEMORY PURGE). 0 on success.
+int strata_malloc_purge(void);
 
 #endif

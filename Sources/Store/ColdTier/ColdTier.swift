@@ -85,6 +85,9 @@ public final class ColdTier {
     var deleteFlushScheduled = false
     /// The demotion batch being filled (checkpoint copies go in it too).
     var batch = DemotionBatch()
+    /// Large hashes and sets being packed for demotion, a slice per turn (SlicedDemotion.swift).
+    var slicedDemotions: [SlicedDemotion] = []
+    var slicesScheduled = false
     /// Bytes of checkpoint copies in `batch`.
     var batchCheckpointBytes = 0
     /// The append-only log: RocksDB writes wait until it holds the records they follow.
@@ -281,15 +284,16 @@ public final class ColdTier {
         let storage = self.storage
         let loop = self.loop
         let nice = ioNice
+        let limits = CollectionLimits(store.config)
         queue.async {
             strata_set_thread_nice(nice)
             let (keys, started) = job.value
-            let results: [[UInt8]?]
+            let results: [PreparedRead]
             var failed = false
             do {
-                results = try storage.multiGet(keys)
+                results = try storage.multiGet(keys).map { PreparedRead.prepare($0, limits: limits) }
             } catch {
-                results = Array(repeating: nil, count: keys.count)
+                results = Array(repeating: .missing, count: keys.count)
                 failed = true
             }
             let done = UncheckedBox(results)
@@ -301,7 +305,7 @@ public final class ColdTier {
 
     /// Back on the execution thread: puts the keys read into RAM, then wakes the commands
     /// (only after every key is in place: a woken command runs at once).
-    func complete(_ reads: [PendingRead], _ results: [[UInt8]?], failed: Bool, startedAt: UInt64) {
+    func complete(_ reads: [PendingRead], _ results: [PreparedRead], failed: Bool, startedAt: UInt64) {
         readLatencies.record(Int((Clock.monotonicNanos() &- startedAt) / 1000))
         if failed { stats.readErrors += 1 }
         store.refreshClock()
@@ -316,24 +320,26 @@ public final class ColdTier {
         for read in reads { read.promise.succeed(()) }
     }
 
-    func install(_ read: PendingRead, _ bytes: [UInt8]?) {
+    func install(_ read: PendingRead, _ prepared: PreparedRead) {
+        var installed = false
+        defer { if !installed { prepared.discard() } }
         guard !read.stale, let db = store.database(storageID: read.storageID) else { return }
         if read.key.withUnsafeBytes({ db.keys.find($0, hash: read.hash) }) != nil { return }  // written meanwhile
         let fp = ColdIndex.fingerprint(read.hash)
         guard db.cold.contains(fp) else { return }  // deleted, expired or flushed meanwhile
-        guard let bytes else {
+        let decoded: (value: Value, expireAt: Int64, rawEncoding: Bool)
+        switch prepared {
+        case .missing:
             stats.coldReadMisses += 1
             knownAbsent[read.rocksKey] = epoch
             if knownAbsent.count > 4096 { knownAbsent = [read.rocksKey: epoch] }
             return
-        }
-        let decoded: (value: Value, expireAt: Int64, rawEncoding: Bool, sequence: UInt64)
-        do {
-            decoded = try bytes.withUnsafeBytes { try ValueCodec.decodeRecord($0) }
-        } catch {
+        case .undecodable:
             stats.readErrors += 1
             knownAbsent[read.rocksKey] = epoch
             return
+        case .value(let value, let expireAt, let rawEncoding):
+            decoded = (value, expireAt, rawEncoding)
         }
         stats.coldReadHits += 1
         let coldMeta = db.cold.meta(fp) ?? 0
@@ -350,6 +356,7 @@ public final class ColdTier {
         }
         let slot = db.insertLoaded(key: read.key, hash: read.hash, value: decoded.value, expireAt: expireAt,
                                    accessMeta: coldMeta, transient: !read.promote)
+        installed = true  // the record holds the value (and a large collection's object)
         if pins[read.rocksKey] != nil { slot.pointee.meta |= KeyFlags.pinned }
         if decoded.rawEncoding { slot.pointee.meta |= KeyFlags.rawString }
         if read.promote {

@@ -10,8 +10,8 @@ import NIOCore
 /// dirty allocator pages resident under a sustained load.
 ///
 /// A large collection is the exception: its object is changed in place, so the batch gets
-/// a packed copy of its own, made on the execution thread (`source` then differs from
-/// `record`), and the slot is not flagged `inBatch`; a change in between clears `clean`,
+/// a copy of its own (`LargeCopy`; `record` is then a private record holding the key, not
+/// the slot's), and the slot is not flagged `inBatch`; a change in between clears `clean`,
 /// which keeps the key hot.
 struct DemotionBatch {
     struct Item {
@@ -19,8 +19,10 @@ struct DemotionBatch {
         /// `KeyHash.hash(key)`, computed once for the RocksDB key, the lookup at commit and
         /// the cold index.
         let hash: UInt64
-        /// What is written: the slot's own record, or a large collection's packed copy.
+        /// What is written: the slot's own record, or for a large collection a private
+        /// record of its key (the value is `large`).
         let record: KeyRecord
+        let large: LargeCopy?
         /// The slot's record when queued (the commit finds the key by it).
         let source: UnsafeMutableRawPointer
         let expireAt: Int64
@@ -46,14 +48,17 @@ struct DemotionBatch {
     var sequence: UInt64 = 0
     var isEmpty: Bool { items.isEmpty }
 
-    /// Queues the key at `slot` (not in a batch yet), sharing its record.
-    mutating func append(_ db: Database, _ slot: SlotPointer, meta: UInt32, bytes: Int, keepHot: Bool) {
+    /// Queues the key at `slot` (not in a batch yet), sharing its record; a large
+    /// collection's copy is `large` when a sliced demotion packed it already.
+    mutating func append(_ db: Database, _ slot: SlotPointer, meta: UInt32, bytes: Int, keepHot: Bool,
+                         large packed: LargeCopy? = nil) {
         let source = slot.pointee.record
         var record = source
+        var large: LargeCopy?
         if let owned = source.ownedValue {
-            record = owned.packedPayload().withUnsafeBytes {
-                KeyRecord.make(key: source.keyBytes, value: $0, type: source.valueType)
-            }
+            large = packed ?? LargeCopy(of: owned)
+            record = KeyRecord.make(key: source.keyBytes, value: UnsafeRawBufferPointer(start: nil, count: 0),
+                                    type: source.valueType)
             slot.pointee.meta = meta | KeyFlags.demoting | KeyFlags.clean | KeyFlags.diskCopy
         } else {
             slot.pointee.meta = meta | KeyFlags.demoting | KeyFlags.inBatch | KeyFlags.clean | KeyFlags.diskCopy
@@ -61,7 +66,7 @@ struct DemotionBatch {
         let sequence = db.store.changeSequence
         self.sequence = sequence
         items.append(Item(storageID: db.storageID, hash: KeyHash.hash(slot.pointee.keyBytes),
-                          record: record, source: source.base, expireAt: slot.pointee.expireAt,
+                          record: record, large: large, source: source.base, expireAt: slot.pointee.expireAt,
                           rawEncoding: meta & KeyFlags.rawString != 0, bytes: bytes, keepHot: keepHot,
                           sequence: sequence))
     }
@@ -87,6 +92,7 @@ extension ColdTier {
             unload(db, slot)
             return bytes
         }
+        if demoteInSlices(db, slot) { return bytes }
         batch.append(db, slot, meta: meta, bytes: bytes, keepHot: false)
         batch.bytes += bytes
         batch.leavingKeys += 1
@@ -124,6 +130,7 @@ extension ColdTier {
     /// Hands the batch being filled to the writer. With `wait`, returns only once it is
     /// written and committed (the all-cold test mode and TIER DEMOTE use that).
     public func flushDemotions(wait: Bool = false) {
+        if wait && !slicedDemotions.isEmpty { runSlices(budget: .max) }
         guard !batch.isEmpty else {
             if wait {
                 flushPendingDeletes()
@@ -163,9 +170,16 @@ extension ColdTier {
             }
             for index in order {
                 let item = items.items[index]
-                write.put(rocksKeys[index], ValueCodec.encode(type: item.record.valueType, payload: item.record.valueBytes,
-                                                              expireAt: item.expireAt, compressionThreshold: threshold,
-                                                              rawEncoding: item.rawEncoding, sequence: item.sequence))
+                let encode = { (payload: UnsafeRawBufferPointer) in
+                    ValueCodec.encode(type: item.record.valueType, payload: payload, expireAt: item.expireAt,
+                                      compressionThreshold: threshold, rawEncoding: item.rawEncoding,
+                                      sequence: item.sequence)
+                }
+                if let large = item.large {
+                    write.put(rocksKeys[index], large.takePayload().withUnsafeBytes(encode))
+                } else {
+                    write.put(rocksKeys[index], encode(item.record.valueBytes))
+                }
             }
             if items.sequence > 0 {
                 write.put(StorageMetadata.changeSequenceKey, StorageMetadata.encodeSeed(items.sequence))

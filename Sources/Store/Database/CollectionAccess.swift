@@ -123,11 +123,17 @@ extension Database {
     /// (whose reference the record that stores it takes over).
     func withResidentPayload<R>(_ type: ValueType, _ payload: UnsafeRawBufferPointer,
                                 _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        Database.withResidentPayload(type, payload, limits: limits, body)
+    }
+
+    /// The same, for the given limits: also runs on a cold-tier reader thread, which builds
+    /// a large collection's object there (`ColdTier.prepare`).
+    static func withResidentPayload<R>(_ type: ValueType, _ payload: UnsafeRawBufferPointer, limits: CollectionLimits,
+                                       _ body: (UnsafeRawBufferPointer) -> R) -> R {
         guard type != .string, payload.count > 0, let form = PackedForm(rawValue: payload[0]), form != .owned else {
             return body(payload)
         }
         let bytes = [UInt8](payload[1...])
-        let limits = self.limits
         switch type {
         case .list:
             let list = QuickList(listpack: bytes)

@@ -108,11 +108,14 @@ extension Store {
                 let hot = hotKeys
                 let perKey = hot > 0 ? max(64, used / hot) : 256
                 // A checkpoint's copies in the batch stay in RAM: they free nothing.
-                let leaving = (tier.inFlightKeys + tier.batch.leavingKeys) * perKey
+                let leaving = (tier.inFlightKeys + tier.batch.leavingKeys + tier.slicedDemotions.count) * perKey
                 // At most two batches and about a millisecond per call: the rest follows
                 // with the next writes or the cron.
-                let keysToDemote = min((used - limit / 100 * 90 - leaving) / perKey,
-                                       2 * config.tieringDemoteBatchBytes / perKey)
+                // At least one while over: with a few large keys (a 100 MB hash) the average
+                // per key exceeds what must go, and the division alone demoted none.
+                let excess = used - limit / 100 * 90 - leaving
+                let keysToDemote = excess <= 0 ? 0
+                    : max(1, min(excess / perKey, 2 * config.tieringDemoteBatchBytes / perKey))
                 let victims = keysToDemote > 0
                     ? demoteVictims(tier, count: keysToDemote, deadline: now &+ 1_000_000) : 0
                 lastDemotionVictims = victims
@@ -130,7 +133,7 @@ extension Store {
             // Keys queued for demotion (or a checkpoint's copies, which hold victims
             // back while they are flagged) free memory once written: wait for that.
             if !tier.batch.isEmpty && tier.inFlightBatches == 0 { tier.flushDemotions() }
-            if tier.inFlightBatches > 0 { return .wait(tier.waitForMemory()) }
+            if tier.inFlightBatches > 0 || !tier.slicedDemotions.isEmpty { return .wait(tier.waitForMemory()) }
             // Nothing is being written: the victims left RAM at once (their RocksDB copy
             // was current) or there were none. Measure exactly (freed blocks cached by the
             // thread count until flushed) and demote again while that helps.
@@ -142,7 +145,8 @@ extension Store {
             // a write that demotion will make room for. Only when the policy finds no key it
             // may demote (all pinned, or none with an expiry under a volatile policy) is
             // memory beyond what demotion can free, and the write gets Redis's -OOM.
-            if hotKeys > 0 && lastDemotionVictims > 0 { return .wait(tier.waitForMemory()) }
+            // A demoted large collection is freed on a background queue: wait for it too.
+            if (hotKeys > 0 && lastDemotionVictims > 0) || OwnedValue.releasing { return .wait(tier.waitForMemory()) }
             return .outOfMemory
         }
         guard used > limit else { return .proceed }

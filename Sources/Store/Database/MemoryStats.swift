@@ -36,6 +36,15 @@ public enum MemoryStats {
     /// True on the thread that `useOwnArena()` moved (the execution thread).
     public static var onOwnArena: Bool { strata_thread_has_own_arena() != 0 }
 
+    /// Runs `body`, on another thread, allocating from the execution thread's arena: what
+    /// it builds for the keyspace (a large collection read from RocksDB) is then counted
+    /// as the keyspace's memory.
+    static func buildingForKeyspace<T>(_ body: () throws -> T) rethrows -> T {
+        let previous = strata_enter_own_arena()
+        defer { strata_leave_own_arena(previous) }
+        return try body()
+    }
+
     /// Resident set size in bytes, from /proc/self/statm.
     public static func residentBytes() -> Int {
         guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }

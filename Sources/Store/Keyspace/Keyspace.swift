@@ -435,6 +435,24 @@ public final class Keyspace {
         }
     }
 
+    /// Visits up to `budget` slot positions from `position` over both tables (the draining
+    /// one first); returns where to go on, or nil once every record was visited. Calls that
+    /// follow each other see every record exactly once only while nothing is inserted or
+    /// removed in between (a sliced demotion checks that the key did not change).
+    public func walk(from position: Int, slots budget: Int, _ body: (SlotPointer) -> Void) -> Int? {
+        let first = draining?.capacity ?? 0
+        var index = position
+        var visited = 0
+        while visited < budget {
+            if index >= first + table.capacity { return nil }
+            let (part, at) = index < first ? (draining!, index) : (table, index - first)
+            if part.state(at) >= 2 { body(part.slots + at) }
+            index += 1
+            visited += 1
+        }
+        return index < first + table.capacity ? index : nil
+    }
+
     /// A uniformly chosen slot (nil when empty). Used by RANDOMKEY and eviction sampling.
     public func randomSlot() -> SlotPointer? {
         guard count > 0 else { return nil }

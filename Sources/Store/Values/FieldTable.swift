@@ -12,6 +12,8 @@ public final class FieldTable: OwnedCollection {
     /// `.hash` or `.set`: what `packedPayload` writes.
     public let type: ValueType
     private var recordBytes = 0
+    /// Counts the changes (a sliced demotion packs the table only while it does not change).
+    public private(set) var version: UInt64 = 0
 
     public init(type: ValueType) { self.type = type }
 
@@ -37,6 +39,7 @@ public final class FieldTable: OwnedCollection {
     @discardableResult
     public func set(_ field: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Bool {
         let hash = KeyHash.hash(field)
+        version &+= 1
         if let slot = table.find(field, hash: hash) {
             recordBytes -= FieldTable.recordSize(field.count, slot.pointee.record.valueCount)
             slot.pointee.setString(value)
@@ -52,6 +55,7 @@ public final class FieldTable: OwnedCollection {
     @discardableResult
     public func remove(_ field: UnsafeRawBufferPointer) -> Bool {
         guard let slot = table.find(field) else { return false }
+        version &+= 1
         recordBytes -= FieldTable.recordSize(field.count, slot.pointee.record.valueCount)
         table.remove(slot)
         return true
@@ -72,19 +76,42 @@ public final class FieldTable: OwnedCollection {
     }
 
     override public func packedPayload() -> [UInt8] {
-        var bytes: [UInt8] = [PackedForm.listpack.rawValue]
-        bytes.append(contentsOf: Listpack.empty())
-        var n = 0
-        forEach { field, value in
-            Listpack.appendEntry(field, to: &bytes)
-            n += 1
+        var packing = Packing()
+        while pack(&packing, slots: Int.max) {}
+        return packing.payload
+    }
+
+    /// The packed payload being built a slice at a time (a sliced demotion).
+    public struct Packing {
+        public var payload: [UInt8] = [PackedForm.listpack.rawValue] + Listpack.empty()
+        var entries = 0
+        var position = 0
+        public init() {}
+    }
+
+    /// Adds the entries of up to `slots` table positions to `packing`; returns true while
+    /// some are left, false once the payload is complete. The table must not change
+    /// between the calls.
+    public func pack(_ packing: inout Packing, slots: Int) -> Bool {
+        // Room for it all at once: growing by doubling copied up to 64 MB in one slice
+        // (40 ms of a 100 MB hash's demotion). The entries take less than their records.
+        if packing.position == 0 { packing.payload.reserveCapacity(heapBytes) }
+        let next = table.walk(from: packing.position, slots: slots) { slot in
+            let record = slot.pointee.record
+            Listpack.appendEntry(record.keyBytes, to: &packing.payload)
+            packing.entries += 1
             if type == .hash {
-                Listpack.appendEntry(value, to: &bytes)
-                n += 1
+                Listpack.appendEntry(record.valueBytes, to: &packing.payload)
+                packing.entries += 1
             }
         }
-        bytes.withUnsafeMutableBytes { $0.storeBytes(of: UInt32(n).littleEndian, toByteOffset: 1, as: UInt32.self) }
-        return bytes
+        guard let next else {
+            let n = UInt32(packing.entries).littleEndian
+            packing.payload.withUnsafeMutableBytes { $0.storeBytes(of: n, toByteOffset: 1, as: UInt32.self) }
+            return false
+        }
+        packing.position = next
+        return true
     }
 
     override public func copy() -> OwnedCollection {

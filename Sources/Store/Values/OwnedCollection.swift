@@ -1,3 +1,4 @@
+import CShims
 import Dispatch
 
 /*
@@ -51,6 +52,9 @@ public enum OwnedValue {
     /// element by element would hold the execution thread for tens of milliseconds.
     static let backgroundReleaseBytes = 64 * 1024
 
+    /// Whether large objects are being freed in the background (memory about to drop).
+    public static var releasing: Bool { strata_releasing_objects() > 0 }
+
     /// Drops the record's reference to the object an owned payload points to (nothing for
     /// other payloads).
     public static func release(_ payload: UnsafeRawBufferPointer) {
@@ -61,8 +65,15 @@ public enum OwnedValue {
             unmanaged.release()
         } else {
             // Nothing else refers to the object: the last release may run on any thread.
+            // The freed blocks go back to the execution thread's arena only when this
+            // thread's cache is flushed; until then a write over maxmemory waits.
             let box = ReleaseBox(unmanaged)
-            DispatchQueue.global(qos: .utility).async { box.unmanaged.release() }
+            strata_releasing_objects_add(1)
+            DispatchQueue.global(qos: .utility).async {
+                box.unmanaged.release()
+                strata_flush_thread_cache()
+                strata_releasing_objects_add(-1)
+            }
         }
     }
 

@@ -1,0 +1,130 @@
+import Dispatch
+
+/*
+ Demoting a large collection without holding the event loop (issue: at most 10 ms at a
+ time for a 100 MB value). The writer thread needs the value packed, and only the
+ execution thread may read the live object, which it changes in place:
+ - a list is copied on write: `QuickList.copy()` shares its nodes (Swift arrays) with the
+   live list, so the copy costs a pointer per node, a later change to the live list copies
+   only the nodes it touches, and the writer packs the copy on its own thread;
+ - a hash or a set (a FieldTable, whose records are not values Swift can share) is packed
+   on the loop a slice at a time (`sliceBudget` per turn, the sockets served in between).
+   A change to it in between (its `version` moves) abandons the demotion: the key stays
+   hot, as a key changed while its batch is written does. Only then is the key queued,
+   flagged `demoting`: a checkpoint that meets it while it is being packed copies it as
+   any other changed key, so nothing depends on a demotion that may be abandoned.
+ A synchronous demotion (TIER DEMOTE, the all-cold test mode) packs whatever is left at once.
+*/
+final class LargeCopy: @unchecked Sendable {
+    private var snapshot: QuickList?
+    private var packed: [UInt8]?
+
+    init(packed: [UInt8]) { self.packed = packed }
+
+    /// What the writer needs of `owned`: a list's copy-on-write copy (packed later, on the
+    /// writer thread), or a small enough hash's or set's payload, packed now.
+    init(of owned: OwnedCollection) {
+        if let list = owned as? QuickList {
+            snapshot = unsafeDowncast(list.copy(), to: QuickList.self)
+        } else {
+            packed = owned.packedPayload()
+        }
+    }
+
+    /// The packed payload, once (on the writer thread): what it held is freed there.
+    func takePayload() -> [UInt8] {
+        defer { snapshot = nil; packed = nil }
+        return packed ?? snapshot?.packedPayload() ?? []
+    }
+}
+
+final class SlicedDemotion {
+    let storageID: UInt8
+    let key: [UInt8]
+    let hash: UInt64
+    /// Nil once dropped (`ColdTier.drop`).
+    var table: FieldTable?
+    let version: UInt64
+    var packing = FieldTable.Packing()
+
+    init(storageID: UInt8, key: [UInt8], hash: UInt64, table: FieldTable) {
+        self.storageID = storageID
+        self.key = key
+        self.hash = hash
+        self.table = table
+        version = table.version
+    }
+}
+
+extension ColdTier {
+    /// Hashes and sets at least this large are packed in slices.
+    static let slicedDemotionBytes = 4 << 20
+    /// Table positions packed per slice (about a millisecond for 100-byte fields).
+    static let slicePositions = 16_384
+    /// Loop time given to packing per turn.
+    static let sliceBudgetNanos: UInt64 = 2_000_000
+
+    /// True when the key at `slot` is a large hash or set, now being packed in slices
+    /// (false: the caller queues it at once).
+    func demoteInSlices(_ db: Database, _ slot: SlotPointer) -> Bool {
+        guard let table = slot.pointee.record.ownedValue as? FieldTable,
+              table.heapBytes >= ColdTier.slicedDemotionBytes else { return false }
+        if slicedDemotions.contains(where: { $0.table === table }) { return true }
+        slicedDemotions.append(SlicedDemotion(storageID: db.storageID, key: slot.pointee.key,
+                                              hash: KeyHash.hash(slot.pointee.keyBytes), table: table))
+        scheduleSlices()
+        return true
+    }
+
+    private func scheduleSlices() {
+        guard !slicesScheduled else { return }
+        slicesScheduled = true
+        loop.execute { [self] in
+            slicesScheduled = false
+            runSlices(budget: ColdTier.sliceBudgetNanos)
+        }
+    }
+
+    /// Packs for about `budget` nanoseconds (UInt64.max: until every job is done), queues
+    /// the finished ones, and schedules the rest for the next turn of the loop.
+    func runSlices(budget: UInt64) {
+        let deadline = budget == .max ? UInt64.max : Clock.monotonicNanos() &+ budget
+        var queued = false
+        while let job = slicedDemotions.first, let table = job.table {
+            guard let db = store.database(storageID: job.storageID),
+                  let slot = job.key.withUnsafeBytes({ db.keys.find($0, hash: job.hash) }),
+                  slot.pointee.record.ownedValue === table, table.version == job.version,
+                  slot.pointee.meta & (KeyFlags.demoting | KeyFlags.pinned) == 0, atomicUnits == 0 else {
+                drop(slicedDemotions.removeFirst())  // changed, renamed, deleted or pinned: it stays as it is
+                continue
+            }
+            if table.pack(&job.packing, slots: ColdTier.slicePositions) {
+                if Clock.monotonicNanos() >= deadline { break }
+                continue
+            }
+            slicedDemotions.removeFirst()
+            let bytes = ColdTier.estimatedBytes(slot)
+            batch.append(db, slot, meta: slot.pointee.meta, bytes: bytes, keepHot: false,
+                         large: LargeCopy(packed: job.packing.payload))
+            job.packing = FieldTable.Packing()
+            batch.bytes += bytes
+            batch.leavingKeys += 1
+            queued = true
+            drop(job)
+            if Clock.monotonicNanos() >= deadline { break }
+        }
+        // The memory check flushes a batch only when it demotes: this one goes now unless
+        // one is being written (it then goes when that one commits).
+        if queued && budget != .max && inFlightBatches == 0 { flushDemotions() }
+        if !slicedDemotions.isEmpty { scheduleSlices() }
+    }
+
+    /// The job's reference to the table goes on a background queue: it may be the last
+    /// one (the key was deleted meanwhile), and freeing the table is slow.
+    private func drop(_ job: SlicedDemotion) {
+        let box = UncheckedBox(job.table)
+        job.table = nil
+        // The closure, and with it the box, is released on the queue's thread once run.
+        DispatchQueue.global(qos: .utility).async { withExtendedLifetime(box) {} }
+    }
+}
