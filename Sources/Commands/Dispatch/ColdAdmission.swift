@@ -150,7 +150,7 @@ struct ColdRole {
 
     /// Commands that read a cold value only to look at it: it is not promoted. (EXISTS,
     /// TYPE and the TTL family read no value at all: `ColdNeed.metadata`.)
-    static let inspectionCommands: Set<String> = ["object", "dump"]
+    static let inspectionCommands: Set<String> = ["object", "dump", "memory"]
 
     let kind: Kind
     let purpose: ColdTier.LoadPurpose

@@ -13,7 +13,7 @@ public final class CommandTable {
     public static func allSpecs() -> [CommandSpec] {
         ConnectionCommands.specs + TransactionCommands.specs + StringCommands.specs + BitmapCommands.specs
             + ListCommands.specs + HashCommands.specs + SetCommands.specs + KeyCommands.specs + ExpiryCommands.specs + ServerCommands.specs + ClientCommands.specs
-            + CommandIntrospection.specs + TierCommand.specs + PersistenceCommands.specs
+            + CommandIntrospection.specs + TierCommand.specs + PersistenceCommands.specs + MemoryCommand.specs
     }
 
     /// Builds the table; `renames` applies `rename-command` (an empty new name disables).
