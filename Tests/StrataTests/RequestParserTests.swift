@@ -141,6 +141,16 @@ final class ReplyWriterTests: XCTestCase {
         return writer.buffer.getString(at: 0, length: writer.buffer.readableBytes)!
     }
 
+    /// Bulk strings are written in one piece: the length's digits at every width.
+    func testBulkLengths() {
+        for length in [0, 1, 9, 10, 99, 100, 12_345, 1_000_000] {
+            let body = String(repeating: "x", count: length)
+            XCTAssertEqual(encode(resp3: false) { $0.bulk(body) }, "$\(length)\r\n\(body)\r\n")
+        }
+        XCTAssertEqual(encode(resp3: false) { $0.bulk("a"); $0.bulk(""); $0.bulk("bc") },
+                       "$1\r\na\r\n$0\r\n\r\n$2\r\nbc\r\n")
+    }
+
     func testScalars() {
         XCTAssertEqual(encode(resp3: false) { $0.integer(-42) }, ":-42\r\n")
         XCTAssertEqual(encode(resp3: false) { $0.integer(Int.min) }, ":-9223372036854775808\r\n")
