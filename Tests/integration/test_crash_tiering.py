@@ -136,7 +136,7 @@ def test_kill_during_a_load_past_maxmemory(instances):
     deadline = time.time() + 60
     while cold_keys(c) < 5000 and time.time() < deadline and writer.thread.is_alive():
         time.sleep(0.05)
-    assert cold_keys(c) >= 5000, "the load never went past maxmemory"
+    assert cold_keys(c) >= 5000, "the load never went past maxmemory (writer stopped on %r)" % (writer.wrong,)
     c.close()
     time.sleep(random.uniform(0.1, 0.6))     # mid-demotion
     inst.kill()

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 /*
  A packed sequence of byte strings: the small form of lists, hashes and sets (DESIGN.md
  "Values"), kept inside the key's record so that a small collection is one allocation, and
@@ -137,15 +140,44 @@ public enum Listpack {
     /// Inserts `element` before entry `index` (`count` appends).
     public static func insert(_ element: UnsafeRawBufferPointer, at index: Int, in bytes: inout [UInt8]) {
         let (offset, n) = bytes.withUnsafeBytes { (Listpack.offset($0, of: index), count($0)) }
-        var encoded: [UInt8] = []
-        encoded.reserveCapacity(entryBytes(element.count))
-        appendEntry(element, to: &encoded)
         if offset == bytes.count {
-            bytes.append(contentsOf: encoded)
+            appendEntry(element, to: &bytes)
         } else {
-            bytes.insert(contentsOf: encoded, at: offset)
+            // In place, with no temporary entry (LPUSH inserts at the front every time).
+            let size = entryBytes(element.count)
+            let tail = bytes.count - offset
+            bytes.append(contentsOf: repeatElement(0, count: size))
+            bytes.withUnsafeMutableBytes { raw in
+                let at = raw.baseAddress! + offset
+                memmove(at + size, at, tail)  // the ranges overlap
+                writeEntry(element, at: at)
+            }
         }
         setCount(n + 1, in: &bytes)
+    }
+
+    /// Writes `element`'s entry (as `appendEntry` encodes it) at `at`, which has
+    /// `entryBytes(element.count)` bytes.
+    static func writeEntry(_ element: UnsafeRawBufferPointer, at: UnsafeMutableRawPointer) {
+        var position = 0
+        var length = element.count
+        while length >= 0x80 {
+            at.storeBytes(of: UInt8(length & 0x7F) | 0x80, toByteOffset: position, as: UInt8.self)
+            position += 1
+            length >>= 7
+        }
+        at.storeBytes(of: UInt8(length), toByteOffset: position, as: UInt8.self)
+        position += 1
+        if let source = element.baseAddress, element.count > 0 {
+            (at + position).copyMemory(from: source, byteCount: element.count)
+            position += element.count
+        }
+        let n = forwardLengthBytes(element.count)
+        for group in stride(from: n - 1, through: 0, by: -1) {
+            let bits = UInt8((element.count >> (7 * group)) & 0x7F)
+            at.storeBytes(of: group == n - 1 ? bits : bits | 0x80, toByteOffset: position, as: UInt8.self)
+            position += 1
+        }
     }
 
     public static func append(_ element: UnsafeRawBufferPointer, to bytes: inout [UInt8]) {
