@@ -61,13 +61,13 @@ int strata_enter_own_arena(void) {
     unsigned previous = 0, arena = (unsigned)own;
     size_t size = sizeof(previous);
     if (mallctl("thread.arena", &previous, &size, &arena, sizeof(arena)) != 0) return -1;
-    mallctl("thread.tcache.flush", NULL, NULL, NULL, 0);  // its blocks came from the other arena
+    strata_flush_thread_cache();  // its blocks came from the other arena
     return (int)previous;
 }
 
 void strata_leave_own_arena(int previous) {
     if (previous < 0) return;
-    mallctl("thread.tcache.flush", NULL, NULL, NULL, 0);
+    strata_flush_thread_cache();
     unsigned arena = (unsigned)previous;
     mallctl("thread.arena", NULL, NULL, &arena, sizeof(arena));
 }
