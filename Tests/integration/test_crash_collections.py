@@ -315,3 +315,139 @@ def test_replay_reads_a_cold_collection_once():
         c.close()
     finally:
         inst.stop()
+
+
+BIG = 60_000  # elements of about 100 bytes: each collection is past the 4 MB at which a
+              # checkpoint copies it into RocksDB instead of packing it into the log
+
+
+def fill_big_collections(c):
+    pad = b"x" * 90
+    pipe = c.pipeline(transaction=False)
+    for start in range(0, BIG, 1000):
+        chunk = [b"%08d:" % i + pad for i in range(start, start + 1000)]
+        pipe.rpush("big:list", *chunk)
+        pipe.hset("big:hash", mapping={e[:8]: e for e in chunk})
+        pipe.sadd("big:set", *chunk)
+    # Small keys, so that the walk takes several steps and the changes below come before
+    # it meets the large keys as well as after.
+    for i in range(30_000):
+        pipe.set("small:%d" % i, "v")
+    pipe.execute()
+
+
+def change_big_collections(c, n):
+    c.rpush("big:list", "pushed:%d" % n)
+    c.lset("big:list", n % BIG, "set:%d" % n)
+    c.hset("big:hash", "new:%d" % n, n)
+    c.hdel("big:hash", b"%08d" % n)
+    c.sadd("big:set", "new:%d" % n)
+
+
+def check_big_collections(c, changes):
+    """Exactly the first `changes` calls of change_big_collections are there."""
+    assert c.llen("big:list") == BIG + changes
+    assert c.lrange("big:list", BIG, -1) == [b"pushed:%d" % n for n in range(changes)]
+    for n in (0, changes // 2, changes - 1):
+        assert c.lindex("big:list", n) == b"set:%d" % n
+    assert c.lindex("big:list", changes) == b"%08d:" % changes + b"x" * 90
+    assert c.hlen("big:hash") == BIG
+    assert c.hget("big:hash", "new:%d" % (changes - 1)) == str(changes - 1).encode()
+    assert c.hget("big:hash", b"%08d" % (changes - 1)) is None
+    assert c.hget("big:hash", b"%08d" % changes) == b"%08d:" % changes + b"x" * 90
+    assert c.scard("big:set") == BIG + changes
+    assert c.sismember("big:set", "new:%d" % (changes - 1))
+    assert c.dbsize() == 30_004  # with push_memtable_to_sst's filler
+
+
+def test_checkpoint_of_large_collections_keeps_every_change():
+    """A checkpoint copies a list, a hash and a set of more than 4 MB into RocksDB (packing
+    them for the log would hold the loop), while they change before and after the walk
+    meets them; after kill -9 every acknowledged change is there exactly once."""
+    if TARGET == "redis":
+        pytest.skip("Strata's checkpoint")
+    if mode_config("maxmemory") != "0":
+        pytest.skip("a single collection larger than the mixed mode's 4 MB gets -OOM")
+    inst = ServerInstance(ALWAYS + SMALL_MEMTABLE, appendonly="yes", save="")
+    try:
+        inst.start()
+        inst.wait_loaded()
+        c = inst.client()
+        fill_big_collections(c)
+        changes = 0
+        for _ in range(2):
+            c.bgrewriteaof()
+            while c.info("persistence")["aof_rewrite_in_progress"]:
+                change_big_collections(c, changes)
+                changes += 1
+            for _ in range(20):
+                change_big_collections(c, changes)
+                changes += 1
+        assert changes > 40
+        # The new segment holds the small keys and the changes, not the large values.
+        logged = sum(os.path.getsize(os.path.join(root, f))
+                     for root, _, files in os.walk(inst.dir) for f in files if "aof" in f)
+        assert logged < 4 << 20, logged
+        c.close()
+        push_memtable_to_sst(inst, random.Random(3))
+        inst.kill()
+        assert inst.try_start(), "the server did not start again:\n%s" % inst.log()[-4000:]
+        inst.wait_loaded()
+        c = inst.client()
+        check_big_collections(c, changes)
+        c.close()
+    finally:
+        inst.stop()
+
+
+def test_checkpoint_without_the_log_copies_large_collections():
+    """With appendonly no, BGSAVE copies the large collections into RocksDB, each as a
+    state it really had while the checkpoint ran; SHUTDOWN SAVE's checkpoint keeps them all."""
+    if TARGET == "redis":
+        pytest.skip("Strata's checkpoint")
+    if mode_config("maxmemory") != "0":
+        pytest.skip("a single collection larger than the mixed mode's 4 MB gets -OOM")
+    inst = ServerInstance(SMALL_MEMTABLE, appendonly="no", save="")
+    try:
+        inst.start()
+        inst.wait_loaded()
+        c = inst.client()
+        fill_big_collections(c)
+        c.bgsave()
+        changes = 0
+        while c.info("persistence")["rdb_bgsave_in_progress"]:
+            change_big_collections(c, changes)
+            changes += 1
+        c.close()
+        push_memtable_to_sst(inst, random.Random(4))
+        inst.kill()
+        assert inst.try_start(), "the server did not start again:\n%s" % inst.log()[-4000:]
+        inst.wait_loaded()
+        c = inst.client()
+        # Each key holds the changes up to some point of the checkpoint, in order.
+        pushed = c.llen("big:list") - BIG
+        assert 0 <= pushed <= changes
+        assert c.lrange("big:list", BIG, -1) == [b"pushed:%d" % n for n in range(pushed)]
+        added = c.scard("big:set") - BIG
+        assert 0 <= added <= changes
+        assert all(c.smismember("big:set", ["new:%d" % n for n in range(added)]))
+        # HSET new:n then HDEL of field n: new fields are a prefix, and each field before
+        # the last new one is gone (the copy may fall between the last HSET and its HDEL).
+        new = [v is not None for v in c.hmget("big:hash", ["new:%d" % n for n in range(changes)])]
+        k = sum(new)
+        assert new == [True] * k + [False] * (changes - k)
+        old = [v is not None for v in c.hmget("big:hash", [b"%08d" % n for n in range(changes)])]
+        assert old[:max(0, k - 1)] == [False] * max(0, k - 1) and all(old[k:])
+        assert c.hlen("big:hash") in (BIG, BIG + 1)
+        for n in range(changes, changes + 5):
+            change_big_collections(c, n)
+        c.shutdown(save=True)
+        inst.wait_exit()
+        assert inst.try_start(), "the server did not start again:\n%s" % inst.log()[-4000:]
+        inst.wait_loaded()
+        c = inst.client()
+        assert c.llen("big:list") == BIG + pushed + 5
+        assert c.hget("big:hash", "new:%d" % (changes + 4)) == str(changes + 4).encode()
+        c.close()
+    finally:
+        inst.stop()

@@ -102,9 +102,9 @@ extension ColdTier {
 
     /// A checkpoint copies the key at `slot` to RocksDB; it stays hot, and is clean once
     /// the write is done (unless it changes meanwhile). Returns the bytes queued.
-    func copyForCheckpoint(_ db: Database, _ slot: SlotPointer) -> Int {
+    func copyForCheckpoint(_ db: Database, _ slot: SlotPointer, large: LargeCopy? = nil) -> Int {
         let bytes = ColdTier.estimatedBytes(slot)
-        batch.append(db, slot, meta: slot.pointee.meta, bytes: 0, keepHot: true)
+        batch.append(db, slot, meta: slot.pointee.meta, bytes: 0, keepHot: true, large: large)
         batch.checkpointItems += 1
         // The copy frees nothing, but it is a write like the others: it counts toward the
         // batch's size.

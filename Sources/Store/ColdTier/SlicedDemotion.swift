@@ -14,6 +14,14 @@ import Dispatch
    flagged `demoting`: a checkpoint that meets it while it is being packed copies it as
    any other changed key, so nothing depends on a demotion that may be abandoned.
  A synchronous demotion (TIER DEMOTE, the all-cold test mode) packs whatever is left at once.
+
+ A checkpoint copies a large collection into RocksDB the same way (`checkpointLargeCopy`),
+ not into the log: writing it into the log would pack it on the loop at once. The key stays
+ hot. A change in between starts the packing again, so that RocksDB gets a state the key
+ really had (the log's later changes apply on top of it); after a few restarts the rest is
+ packed at once, so that a hash written all the time still ends the checkpoint. A demotion
+ asked for meanwhile takes the job over (it writes the copy too); a checkpoint's job that a
+ demotion gave up goes on as a copy. The checkpoint ends only once its jobs are queued.
 */
 final class LargeCopy: @unchecked Sendable {
     private var snapshot: QuickList?
@@ -44,15 +52,23 @@ final class SlicedDemotion {
     let hash: UInt64
     /// Nil once dropped (`ColdTier.drop`).
     var table: FieldTable?
-    let version: UInt64
+    var version: UInt64
     var packing = FieldTable.Packing()
+    /// A checkpoint's copy only: the key stays in RAM.
+    var keepHot: Bool
+    /// A checkpoint waits for this table's copy.
+    var forCheckpoint: Bool
+    /// Times the packing started again because the table changed (checkpoint copies).
+    var restarts = 0
 
-    init(storageID: UInt8, key: [UInt8], hash: UInt64, table: FieldTable) {
+    init(storageID: UInt8, key: [UInt8], hash: UInt64, table: FieldTable, forCheckpoint: Bool) {
         self.storageID = storageID
         self.key = key
         self.hash = hash
         self.table = table
         version = table.version
+        keepHot = forCheckpoint
+        self.forCheckpoint = forCheckpoint
     }
 }
 
@@ -69,12 +85,45 @@ extension ColdTier {
     func demoteInSlices(_ db: Database, _ slot: SlotPointer) -> Bool {
         guard let table = slot.pointee.record.ownedValue as? FieldTable,
               table.heapBytes >= ColdTier.slicedDemotionBytes else { return false }
-        if slicedDemotions.contains(where: { $0.table === table }) { return true }
+        if let job = slicedDemotions.first(where: { $0.table === table }) {
+            job.keepHot = false  // a checkpoint's copy becomes the demotion
+            return true
+        }
         slicedDemotions.append(SlicedDemotion(storageID: db.storageID, key: slot.pointee.key,
-                                              hash: KeyHash.hash(slot.pointee.keyBytes), table: table))
+                                              hash: KeyHash.hash(slot.pointee.keyBytes), table: table,
+                                              forCheckpoint: false))
         scheduleSlices()
         return true
     }
+
+    /// A checkpoint's copy of a large collection at `slot` into RocksDB (a list's
+    /// copy-on-write snapshot at once, a hash or set packed in slices); it stays hot.
+    func checkpointLargeCopy(_ db: Database, _ slot: SlotPointer) {
+        guard let table = slot.pointee.record.ownedValue as? FieldTable else {
+            _ = copyForCheckpoint(db, slot)
+            return
+        }
+        if let job = slicedDemotions.first(where: { $0.table === table }) {
+            job.forCheckpoint = true
+            return
+        }
+        slicedDemotions.append(SlicedDemotion(storageID: db.storageID, key: slot.pointee.key,
+                                              hash: KeyHash.hash(slot.pointee.keyBytes), table: table,
+                                              forCheckpoint: true))
+        scheduleSlices()
+    }
+
+    /// Whether the value at `slot` is large enough that a checkpoint copies it into RocksDB
+    /// (`checkpointLargeCopy`) rather than packing it on the loop.
+    static func isLarge(_ slot: SlotPointer) -> Bool {
+        (slot.pointee.record.ownedValue?.heapBytes ?? 0) >= slicedDemotionBytes
+    }
+
+    /// Checkpoint copies still being packed.
+    var checkpointCopiesPending: Bool { slicedDemotions.contains { $0.forCheckpoint } }
+
+    /// Demotions being packed (a checkpoint's copies free nothing).
+    var demotionsBeingPacked: Int { slicedDemotions.reduce(0) { $0 + ($1.keepHot ? 0 : 1) } }
 
     private func scheduleSlices() {
         guard !slicesScheduled else { return }
@@ -91,24 +140,44 @@ extension ColdTier {
         let deadline = budget == .max ? UInt64.max : Clock.monotonicNanos() &+ budget
         var queued = false
         while let job = slicedDemotions.first, let table = job.table {
+            // Renamed or deleted: nothing to write (and a checkpoint needs nothing of it).
+            // Flagged `demoting`: on its way to RocksDB already.
             guard let db = store.database(storageID: job.storageID),
                   let slot = job.key.withUnsafeBytes({ db.keys.find($0, hash: job.hash) }),
-                  slot.pointee.record.ownedValue === table, table.version == job.version,
-                  slot.pointee.meta & (KeyFlags.demoting | KeyFlags.pinned) == 0, atomicUnits == 0 else {
-                drop(slicedDemotions.removeFirst())  // changed, renamed, deleted or pinned: it stays as it is
+                  slot.pointee.record.ownedValue === table, slot.pointee.meta & KeyFlags.demoting == 0 else {
+                drop(slicedDemotions.removeFirst())
                 continue
             }
-            if table.pack(&job.packing, slots: ColdTier.slicePositions) {
+            if !job.keepHot && (table.version != job.version || slot.pointee.meta & KeyFlags.pinned != 0 || atomicUnits > 0) {
+                // Changed or pinned: the key stays as it is (a checkpoint's copy goes on).
+                job.keepHot = true
+            }
+            if job.keepHot {
+                guard job.forCheckpoint && store.checkpointRunning else {
+                    drop(slicedDemotions.removeFirst())
+                    continue
+                }
+                if table.version != job.version {
+                    job.version = table.version
+                    job.packing = FieldTable.Packing()
+                    job.restarts += 1
+                }
+            }
+            if table.pack(&job.packing, slots: job.restarts > 2 ? .max : ColdTier.slicePositions) {
                 if Clock.monotonicNanos() >= deadline { break }
                 continue
             }
             slicedDemotions.removeFirst()
-            let bytes = ColdTier.estimatedBytes(slot)
-            batch.append(db, slot, meta: slot.pointee.meta, bytes: bytes, keepHot: false,
-                         large: LargeCopy(packed: job.packing.payload))
+            let packed = LargeCopy(packed: job.packing.payload)
             job.packing = FieldTable.Packing()
-            batch.bytes += bytes
-            batch.leavingKeys += 1
+            if job.keepHot {
+                _ = copyForCheckpoint(db, slot, large: packed)
+            } else {
+                let bytes = ColdTier.estimatedBytes(slot)
+                batch.append(db, slot, meta: slot.pointee.meta, bytes: bytes, keepHot: false, large: packed)
+                batch.bytes += bytes
+                batch.leavingKeys += 1
+            }
             queued = true
             drop(job)
             if Clock.monotonicNanos() >= deadline { break }

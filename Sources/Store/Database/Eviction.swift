@@ -108,7 +108,7 @@ extension Store {
                 let hot = hotKeys
                 let perKey = hot > 0 ? max(64, used / hot) : 256
                 // A checkpoint's copies in the batch stay in RAM: they free nothing.
-                let leaving = (tier.inFlightKeys + tier.batch.leavingKeys + tier.slicedDemotions.count) * perKey
+                let leaving = (tier.inFlightKeys + tier.batch.leavingKeys + tier.demotionsBeingPacked) * perKey
                 // At most two batches and about a millisecond per call: the rest follows
                 // with the next writes or the cron.
                 // At least one while over: with a few large keys (a 100 MB hash) the average
@@ -133,7 +133,7 @@ extension Store {
             // Keys queued for demotion (or a checkpoint's copies, which hold victims
             // back while they are flagged) free memory once written: wait for that.
             if !tier.batch.isEmpty && tier.inFlightBatches == 0 { tier.flushDemotions() }
-            if tier.inFlightBatches > 0 || !tier.slicedDemotions.isEmpty { return .wait(tier.waitForMemory()) }
+            if tier.inFlightBatches > 0 || tier.demotionsBeingPacked > 0 { return .wait(tier.waitForMemory()) }
             // Nothing is being written: the victims left RAM at once (their RocksDB copy
             // was current) or there were none. Measure exactly (freed blocks cached by the
             // thread count until flushed) and demote again while that helps.

@@ -19,6 +19,12 @@ import NIOCore
     the mapping) and flushes RocksDB's memtables to SST files: from then on RocksDB and the
     new segment hold what the older segments said, and they are deleted.
 
+ A collection of 4 MB or more goes into RocksDB in both cases: packing it for the log would
+ hold the loop (a 100 MB hash took 40 ms). A list is copied on write and packed by the
+ writer thread; a hash or set is packed on the loop in slices (SlicedDemotion.swift), and
+ the mark waits for those copies. In RocksDB the copy carries the change sequence it was
+ taken at, so replay applies only the changes logged after it.
+
  No instant snapshot is needed: a key taken after it changed (past step 1) has the
  change's record in the new segment too, and replaying records of states over a newer
  RocksDB value is right (LogRecord.swift). A crash at any point leaves the older
@@ -83,9 +89,12 @@ extension Store {
                     // Being written already, or RocksDB holds this very state.
                     if meta & KeyFlags.demoting != 0 { return }
                     if meta & (KeyFlags.clean | KeyFlags.diskCopy) == KeyFlags.clean | KeyFlags.diskCopy { return }
-                    if let intoLog {
-                        let expireAt = slot.pointee.expireAt
-                        if expireAt != 0 && expireAt <= now { return }  // expired: nothing to keep
+                    let expireAt = slot.pointee.expireAt
+                    if intoLog != nil && expireAt != 0 && expireAt <= now { return }  // expired: nothing to keep
+                    if ColdTier.isLarge(slot) {
+                        // Into RocksDB, even with the log: logging it would pack it here at once.
+                        tier.checkpointLargeCopy(db, slot)
+                    } else if let intoLog {
                         intoLog.openFrame()
                         slot.pointee.withStoredPayload { type, payload in
                             LogRecord.appendSet(db: db.index, key: slot.pointee.keyBytes, type: type, payload: payload,
@@ -111,6 +120,11 @@ extension Store {
                 scheduleCheckpointStep(tier)
                 return
             }
+        }
+        // Large collections are packed in slices meanwhile; the mark goes behind their copies.
+        if tier.checkpointCopiesPending {
+            scheduleCheckpointStep(tier)
+            return
         }
         persistence.walkDatabase = Int.max  // done: commits no longer resume the walk
         tier.flushDemotions()

@@ -18,7 +18,8 @@
  older segments go once its walk is done; a change made to a key before the walk reached it
  would then be replayed onto a value no longer there. So while such a walk runs, the first
  change of each key logs the key's state instead (about what the walk writes for it
- anyway), and its later changes apply on top of that.
+ anyway), and its later changes apply on top of that. A collection of 4 MB or more is
+ copied into RocksDB instead, as the walk copies it (Checkpoint.swift).
 
  One command is one frame, replayed whole or not at all. When a command both changed a
  key and gave it a new state (EXEC with DEL then RPUSH), the key's final state is logged
@@ -126,7 +127,13 @@ extension Store {
         changeSequence += 1
         if persistence.walkIntoLog && checkpointRunning,
            persistence.walkChangedKeys.insert(PersistenceState.keyID(db.storageID, key)).inserted {
-            return noteChange(db, key)
+            // A large collection's state is copied into RocksDB after this command instead
+            // (packing it for the log would hold the loop), taken at a sequence past this
+            // change, which replay then skips; the change is logged as it is meanwhile.
+            guard let slot = db.keys.find(key, hash: KeyHash.hash(key)), ColdTier.isLarge(slot) else {
+                return noteChange(db, key)
+            }
+            persistence.largeCopiesAfterCommand.append(PersistenceState.keyID(db.storageID, key))
         }
         noteHasChanges = true
         var writer = ChangeWriter(bytes: [])

@@ -30,6 +30,9 @@ public struct PersistenceState {
     /// Keys changed while the walk logs states (LogChange.swift): the first change of each
     /// logs the key's state instead.
     var walkChangedKeys = Set<[UInt8]>()
+    /// Large collections whose first change during that walk asks for a copy into RocksDB
+    /// once the command is done (storage id and key).
+    var largeCopiesAfterCommand: [[UInt8]] = []
     var walkMapping: [Int] = []
     public var keysWritten = 0
     /// Replay: cold index entries removed on the assumption that they were the replayed
@@ -95,6 +98,7 @@ extension Store {
     }
 
     private func writeNotedStates(_ log: AppendLog) {
+        if !persistence.largeCopiesAfterCommand.isEmpty { copyLargeChangedKeys() }
         log.openFrame()
         let now = nowMillis
         let stated = noteHasChanges ? keysWithStateNotes() : []
@@ -144,6 +148,24 @@ extension Store {
             }
         }
         return keys
+    }
+
+    /// The checkpoint's copies of the large collections the command changed first during
+    /// the walk (`noteChange`).
+    private func copyLargeChangedKeys() {
+        let keys = persistence.largeCopiesAfterCommand
+        persistence.largeCopiesAfterCommand.removeAll()
+        guard let tier, checkpointRunning else { return }
+        for id in keys {
+            guard let db = database(storageID: id[0]) else { continue }
+            id.withUnsafeBytes { raw in
+                let key = UnsafeRawBufferPointer(rebasing: raw[1...])
+                if let slot = db.keys.find(key, hash: KeyHash.hash(key)), ColdTier.isLarge(slot),
+                   slot.pointee.meta & KeyFlags.demoting == 0 {
+                    tier.checkpointLargeCopy(db, slot)
+                }
+            }
+        }
     }
 
     /// A cold move (ColdTierMoves.swift): the keys noted so far, then its own record. The
