@@ -200,7 +200,8 @@ def test_cold_expiry_reclaims_disk_space(server_factory):
     assert filled is not None, "the values never reached RocksDB's files before expiring"
     peak, written = filled
     time.sleep(max(0.0, written + ttl_ms / 1000 - time.time()))
-    deadline = time.time() + 30
+    # Reclaiming is RocksDB's compaction: under a loaded CI machine it once took over 30 s.
+    deadline = time.time() + 60
     while time.time() < deadline:
         if r.dbsize() == 0 and info_tiering(r)["rocksdb_sst_bytes"] < peak // 10:
             break
