@@ -186,8 +186,6 @@ public struct ReplyWriter {
 }
 
 extension ByteBuffer {
-    /// Writes the decimal digits of `value` without allocating.
-    @inlinable
     /// Writes the digits of `value` into `out` at `position`; returns the position after
     /// them (`out` must have 20 bytes there).
     @usableFromInline @inline(__always)
@@ -205,6 +203,8 @@ extension ByteBuffer {
         return position + digits
     }
 
+    /// Writes the decimal digits of `value` without allocating.
+    @inlinable
     public mutating func writeDecimal(_ value: Int) {
         if value >= 0 && value < 10 {
             writeInteger(UInt8(truncatingIfNeeded: value) &+ 48)

@@ -197,6 +197,12 @@ def checkpoint(inst):
     c.close()
 
 
+def kill_and_restart(inst):
+    inst.kill()
+    assert inst.try_start(), "the server did not start again:\n%s" % inst.log()[-4000:]
+    inst.wait_loaded()
+
+
 def push_memtable_to_sst(inst, rng):
     """Writes more than RocksDB's memtable holds, then one more value, which makes RocksDB
     write the full memtable to an SST file (RocksDB runs without its own WAL: what a crash
@@ -300,9 +306,7 @@ def test_replay_reads_a_cold_collection_once():
             c.execute_command("TIER", "DEMOTE", key)
         c.close()
         push_memtable_to_sst(inst, random.Random(7))
-        inst.kill()
-        assert inst.try_start(), "the server did not start again:\n%s" % inst.log()[-4000:]
-        inst.wait_loaded()
+        kill_and_restart(inst)
         loaded = [line for line in inst.log().splitlines() if "Data loaded" in line][-1]
         replayed = int(loaded.split(" log records replayed")[0].rsplit(" ", 1)[1])
         reads = int(loaded.split(" collections read from RocksDB")[0].rsplit(" ", 1)[1])
@@ -390,9 +394,7 @@ def test_checkpoint_of_large_collections_keeps_every_change():
         assert logged < 4 << 20, logged
         c.close()
         push_memtable_to_sst(inst, random.Random(3))
-        inst.kill()
-        assert inst.try_start(), "the server did not start again:\n%s" % inst.log()[-4000:]
-        inst.wait_loaded()
+        kill_and_restart(inst)
         c = inst.client()
         check_big_collections(c, changes)
         c.close()
@@ -420,9 +422,7 @@ def test_checkpoint_without_the_log_copies_large_collections():
             changes += 1
         c.close()
         push_memtable_to_sst(inst, random.Random(4))
-        inst.kill()
-        assert inst.try_start(), "the server did not start again:\n%s" % inst.log()[-4000:]
-        inst.wait_loaded()
+        kill_and_restart(inst)
         c = inst.client()
         # Each key holds the changes up to some point of the checkpoint, in order.
         pushed = c.llen("big:list") - BIG
