@@ -5,6 +5,7 @@
 # (per key for the small ones) and the ratio A/B. Goal (issue 13): A/B <= 1.0.
 #
 # usage: Benchmarks/collection-memory.sh PORT_A PORT_B [N=1000000]
+#   SHAPES="list set" picks shapes (default: all five)
 #   shapes: one N-element list, one N-field hash, one N-member set (9-byte elements),
 #           N small hashes of 10 fields, N small sets of 5 integers
 set -eu
@@ -41,7 +42,7 @@ generate() {
 }
 
 printf "%-14s %12s %12s %8s   (bytes of used_memory per %s)\n" shape A B A/B "element or key"
-for shape in list hash set small-hashes small-sets; do
+for shape in ${SHAPES:-list hash set small-hashes small-sets}; do
     declare -A per=()
     for port in "$A" "$B"; do
         redis-cli -p "$port" flushall >/dev/null
