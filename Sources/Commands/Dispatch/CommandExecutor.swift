@@ -77,7 +77,11 @@ extension ServerContext {
             reject(client, spec, reason)
             return .completed
         }
-        let verdict = memoryAdmission(client, spec)
+        // Resumed after its cold keys were read back, the command passed this check before
+        // the read: what memory is over by now is its own keys, pinned in RAM until it has
+        // run. Checking again refused it for them (every write to a list larger than
+        // maxmemory got -OOM); they leave RAM again after it, as any key does.
+        let verdict = client.coldPins.isEmpty ? memoryAdmission(client, spec) : .proceed
         if client.memoryStallStart != 0, !verdict.isWait {
             store.writeStallMicros += Int((Clock.monotonicNanos() &- client.memoryStallStart) / 1000)
             client.memoryStallStart = 0

@@ -63,8 +63,8 @@ struct DemotionBatch {
         } else {
             slot.pointee.meta = meta | KeyFlags.demoting | KeyFlags.inBatch | KeyFlags.clean | KeyFlags.diskCopy
         }
-        let sequence = db.store.changeSequence
-        self.sequence = sequence
+        let sequence = db.store.sequenceOfCopies
+        self.sequence = max(self.sequence, sequence)
         items.append(Item(storageID: db.storageID, hash: KeyHash.hash(slot.pointee.keyBytes),
                           record: record, large: large, source: source.base, expireAt: slot.pointee.expireAt,
                           rawEncoding: meta & KeyFlags.rawString != 0, bytes: bytes, keepHot: keepHot,
@@ -139,7 +139,10 @@ extension ColdTier {
             }
             return
         }
-        let items = batch
+        var items = batch
+        // RocksDB keeps the highest number given so far (start-up continues from it), also
+        // when the batch's copies were taken at a lower one during replay.
+        items.sequence = max(items.sequence, store.changeSequence)
         batch = DemotionBatch()
         batchCheckpointBytes = 0
         inFlightBatches += 1

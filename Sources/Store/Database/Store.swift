@@ -44,6 +44,14 @@ public final class Store {
     /// The number of the last change logged (LogChange.swift): a value written to RocksDB
     /// holds every change up to the number current when it was taken.
     public internal(set) var changeSequence: UInt64 = 0
+    /// While the log is replayed: the number of the last change replayed so far. A value
+    /// demoted then (maxmemory reached during replay) holds the changes up to there and
+    /// none of those the log has after it; stamped with `changeSequence`, the highest
+    /// number ever given, it made the next replay skip them all (they were lost at the
+    /// second crash).
+    var replaySequence: UInt64?
+    /// The number a value written to RocksDB now is stamped with.
+    var sequenceOfCopies: UInt64 { replaySequence ?? changeSequence }
     /// Checkpoint bookkeeping (SAVE, BGSAVE, save rules, shutdown).
     public var persistence = PersistenceState()
     /// Which database owns each RocksDB storage id (SWAPDB exchanges them).

@@ -41,6 +41,7 @@ extension Store {
         guard persistence.runningSince == nil else { return }
         persistence.walkIntoLog = log != nil && !intoRocksDB
         persistence.walkChangedKeys.removeAll()
+        persistence.walkDeferred.removeAll()
         guard tier != nil else {
             finishCheckpoint(false)
             return
@@ -85,27 +86,7 @@ extension Store {
             let now = Clock.nowMillis()
             repeat {
                 cursor = db.keys.scan(cursor: cursor) { slot in
-                    let meta = slot.pointee.meta
-                    // Being written already, or RocksDB holds this very state.
-                    if meta & KeyFlags.demoting != 0 { return }
-                    if meta & (KeyFlags.clean | KeyFlags.diskCopy) == KeyFlags.clean | KeyFlags.diskCopy { return }
-                    let expireAt = slot.pointee.expireAt
-                    if intoLog != nil && expireAt != 0 && expireAt <= now { return }  // expired: nothing to keep
-                    if ColdTier.isLarge(slot) {
-                        // Into RocksDB, even with the log: logging it would pack it here at once.
-                        tier.checkpointLargeCopy(db, slot)
-                    } else if let intoLog {
-                        intoLog.openFrame()
-                        slot.pointee.withStoredPayload { type, payload in
-                            LogRecord.appendSet(db: db.index, key: slot.pointee.keyBytes, type: type, payload: payload,
-                                                expireAt: expireAt, rawEncoding: meta & KeyFlags.rawString != 0,
-                                                to: &intoLog.buffer)
-                        }
-                        intoLog.closeFrame()
-                    } else {
-                        _ = tier.copyForCheckpoint(db, slot)
-                    }
-                    persistence.keysWritten += 1
+                    takeForCheckpoint(db, slot, tier, intoLog, now)
                 }
             } while cursor != 0 && Clock.monotonicNanos() < deadline
                 && (persistence.walkIntoLog ? !logBufferFull : tier.inFlightBatches < checkpointBatchLimit)
@@ -121,6 +102,11 @@ extension Store {
                 return
             }
         }
+        // Keys that were being demoted with a copy older than them: taken once it is written.
+        if !persistence.walkDeferred.isEmpty && !takeDeferredKeys(tier) {
+            scheduleCheckpointStep(tier)
+            return
+        }
         // Large collections are packed in slices meanwhile; the mark goes behind their copies.
         if tier.checkpointCopiesPending {
             scheduleCheckpointStep(tier)
@@ -135,6 +121,65 @@ extension Store {
             let failedWrites = self.tier.map { $0.stats.writeErrors != self.persistence.writeErrorsAtStart } ?? true
             self.finishCheckpoint(ok && !self.persistence.walkFailed && !failedWrites)
         }
+    }
+
+    /// The walk meets the key at `slot`: unless RocksDB holds (or is being given) its state
+    /// as it is, logs that state again in the new segment (`intoLog`) or copies it into
+    /// RocksDB.
+    private func takeForCheckpoint(_ db: Database, _ slot: SlotPointer, _ tier: ColdTier, _ intoLog: AppendLog?,
+                                   _ now: Int64) {
+        let meta = slot.pointee.meta
+        if meta & KeyFlags.demoting != 0 {
+            // Being written: the batch's copy is this state while the key is clean. A
+            // collection's copy was taken when it was queued, and one changed since (with
+            // the change logged only in an older segment, if before this checkpoint began)
+            // needs its state taken too: after that batch, which the copy must not overtake.
+            if meta & KeyFlags.clean == 0 {
+                persistence.walkDeferred.append(PersistenceState.keyID(db.storageID, slot.pointee.keyBytes))
+            }
+            return
+        }
+        // RocksDB holds this very state.
+        if meta & (KeyFlags.clean | KeyFlags.diskCopy) == KeyFlags.clean | KeyFlags.diskCopy { return }
+        let expireAt = slot.pointee.expireAt
+        if intoLog != nil && expireAt != 0 && expireAt <= now { return }  // expired: nothing to keep
+        if ColdTier.isLarge(slot) {
+            // Into RocksDB, even with the log: logging it would pack it here at once.
+            tier.checkpointLargeCopy(db, slot)
+        } else if let intoLog {
+            intoLog.openFrame()
+            slot.pointee.withStoredPayload { type, payload in
+                LogRecord.appendSet(db: db.index, key: slot.pointee.keyBytes, type: type, payload: payload,
+                                    expireAt: expireAt, rawEncoding: meta & KeyFlags.rawString != 0,
+                                    to: &intoLog.buffer)
+            }
+            intoLog.closeFrame()
+        } else {
+            _ = tier.copyForCheckpoint(db, slot)
+        }
+        persistence.keysWritten += 1
+    }
+
+    /// Takes the deferred keys whose demotion batch has been written; true when none is
+    /// left waiting.
+    private func takeDeferredKeys(_ tier: ColdTier) -> Bool {
+        let intoLog = persistence.walkIntoLog ? log : nil
+        let now = Clock.nowMillis()
+        var waiting: [[UInt8]] = []
+        for id in persistence.walkDeferred {
+            guard let db = database(storageID: id[0]) else { continue }
+            id.withUnsafeBytes { raw in
+                let key = UnsafeRawBufferPointer(rebasing: raw[1...])
+                guard let slot = db.keys.find(key, hash: KeyHash.hash(key)) else { return }  // gone or cold
+                if slot.pointee.meta & KeyFlags.demoting != 0 {
+                    waiting.append(id)
+                } else {
+                    takeForCheckpoint(db, slot, tier, intoLog, now)
+                }
+            }
+        }
+        persistence.walkDeferred = waiting
+        return waiting.isEmpty
     }
 
     private func scheduleCheckpointStep(_ tier: ColdTier) {

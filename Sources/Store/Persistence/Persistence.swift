@@ -33,6 +33,9 @@ public struct PersistenceState {
     /// Large collections whose first change during that walk asks for a copy into RocksDB
     /// once the command is done (storage id and key).
     var largeCopiesAfterCommand: [[UInt8]] = []
+    /// Keys the walk met while a demotion batch wrote a copy older than them (storage id
+    /// and key): taken again once that batch is written (Checkpoint.swift).
+    var walkDeferred: [[UInt8]] = []
     var walkMapping: [Int] = []
     public var keysWritten = 0
     /// Replay: cold index entries removed on the assumption that they were the replayed
@@ -160,9 +163,12 @@ extension Store {
             guard let db = database(storageID: id[0]) else { continue }
             id.withUnsafeBytes { raw in
                 let key = UnsafeRawBufferPointer(rebasing: raw[1...])
-                if let slot = db.keys.find(key, hash: KeyHash.hash(key)), ColdTier.isLarge(slot),
-                   slot.pointee.meta & KeyFlags.demoting == 0 {
+                guard let slot = db.keys.find(key, hash: KeyHash.hash(key)), ColdTier.isLarge(slot) else { return }
+                if slot.pointee.meta & KeyFlags.demoting == 0 {
                     tier.checkpointLargeCopy(db, slot)
+                } else {
+                    // Its demotion's copy is older than this change: copied after that batch.
+                    persistence.walkDeferred.append(id)
                 }
             }
         }

@@ -96,8 +96,10 @@ extension Store {
             unlink(indexSnapshotPath)
             try loadStorageKeys(&report)
         }
+        replaySequence = 0
         try replayLog(directory: logDirectory, from: firstSegment, allowTruncated: allowTruncated,
                       allowCorrupt: allowCorrupt, &report)
+        replaySequence = nil
         persistence.loadedSequences.removeAll()
         persistence.coldHeldSequences.removeAll()
         report.coldValuesRead = persistence.replayColdReads
@@ -426,6 +428,7 @@ extension Store {
     private func replayChange(_ db: Database, _ key: UnsafeRawBufferPointer, _ sequence: UInt64, _ op: ChangeOp,
                               _ arguments: [UnsafeRawBufferPointer]) throws {
         changeSequence = max(changeSequence, sequence)
+        replaySequence = sequence
         let hash = KeyHash.hash(key)
         var slot = db.keys.find(key, hash: hash)
         if let hot = slot {
