@@ -73,7 +73,7 @@ public final class ServerConfig {
     /// takes its large form (Redis's directives and defaults). A list's node limit: a
     /// positive number of elements, or -1...-5 for 4...64 KB.
     public var listMaxListpackSize = -2
-    /// Accepted for Redis compatibility; interior list nodes are not compressed yet.
+    /// List nodes more than this many from either end are compressed (QuickList.swift).
     public var listCompressDepth = 0
     public var hashMaxListpackEntries = 512
     public var hashMaxListpackValue = 64

@@ -9,8 +9,9 @@ final class CollectionFormTests: XCTestCase {
 
     func testQuickListMatchesAnArrayUnderRandomEdits() {
         var random = SystemRandomNumberGenerator()
-        for setting in [1, 3, 5, -1] {
-            let limit = ListNodeLimit(setting)
+        // list-compress-depth too: the edits then decompress and compress interior nodes.
+        for (setting, depth) in [(1, 0), (3, 0), (5, 0), (-1, 0), (3, 1), (5, 2), (-1, 1)] {
+            let limit = ListNodeLimit(setting, compressDepth: depth)
             let list = QuickList()
             var model: [[UInt8]] = []
             for step in 0..<3000 {
@@ -46,10 +47,18 @@ final class CollectionFormTests: XCTestCase {
                     for (index, expected) in model.enumerated() where index % 7 == 0 {
                         XCTAssertEqual(list.element(at: index), expected)
                     }
-                    for node in list.nodes {
-                        let n = node.withUnsafeBytes { Listpack.count($0) }
+                    for (position, node) in list.nodes.enumerated() {
+                        let raw = QuickList.isCompressed(node) ? QuickList.decompressed(node) : node
+                        let n = raw.withUnsafeBytes { Listpack.count($0) }
                         XCTAssertGreaterThan(n, 0)
-                        XCTAssertTrue(limit.allows(bytes: node.count, count: n), "node over the limit")
+                        XCTAssertEqual(QuickList.count(node), n)
+                        XCTAssertTrue(limit.allows(bytes: raw.count, count: n), "node over the limit")
+                        let interior = position >= depth && position < list.nodes.count - depth
+                        if !interior || depth == 0 { XCTAssertFalse(QuickList.isCompressed(node), "end node compressed") }
+                    }
+                    // The elements ("e<step>-xxx...") compress: some interior node is.
+                    if depth > 0 && list.nodes.count > 2 * depth + 4 && setting != 1 {
+                        XCTAssertTrue(list.nodes.contains { QuickList.isCompressed($0) }, "no node compressed")
                     }
                 }
             }

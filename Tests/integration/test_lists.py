@@ -317,6 +317,45 @@ def test_node_size_config(r):
         r.config_set("list-max-listpack-size", old)
 
 
+def test_compress_depth_keeps_every_element(r):
+    """list-compress-depth compresses the nodes between the ends: every read and change in
+    the middle still sees the elements, and the list takes less memory."""
+    old = r.config_get("list-compress-depth")["list-compress-depth"]
+    model = [b"element-%d-" % i + b"abc" * 20 for i in range(6000)]
+    usage = {}
+    try:
+        for depth in (0, 1, 3):
+            r.delete("l")
+            r.config_set("list-compress-depth", depth)
+            for i in range(0, len(model), 1000):
+                r.rpush("l", *model[i:i + 1000])
+            usage[depth] = r.memory_usage("l", samples=0)
+            items = list(model)
+            assert lst(r, "l") == items
+            for i in range(0, len(items), 499):
+                assert r.lindex("l", i) == items[i]
+            for i in (2500, 3001, 3777):
+                r.lset("l", i, b"set%d" % i)
+                items[i] = b"set%d" % i
+            r.linsert("l", "BEFORE", items[3250], b"inserted")
+            items.insert(3250, b"inserted")
+            assert r.lrem("l", 0, items[2000]) == 1
+            del items[2000]
+            assert r.lpos("l", items[4500]) == 4500
+            assert r.lrange("l", 2990, 3010) == items[2990:3011]
+            for _ in range(150):
+                assert r.lpop("l") == items.pop(0)
+                assert r.rpop("l") == items.pop()
+            r.ltrim("l", 100, -100)
+            items = items[100:-99]
+            assert lst(r, "l") == items
+            assert r.object("encoding", "l") == b"quicklist"
+        assert usage[1] < usage[0] / 2, usage
+        assert usage[3] < usage[0] / 2, usage
+    finally:
+        r.config_set("list-compress-depth", old)
+
+
 def test_copy_rename_expire_keep_a_list(r):
     r.rpush("l", *[str(i) for i in range(300)])
     assert r.copy("l", "c") is True

@@ -12,7 +12,7 @@ public struct CollectionLimits: Sendable {
     public var setListpackValue: Int
 
     public init(_ config: ServerConfig) {
-        listNode = ListNodeLimit(config.listMaxListpackSize)
+        listNode = ListNodeLimit(config.listMaxListpackSize, compressDepth: config.listCompressDepth)
         hashEntries = config.hashMaxListpackEntries
         hashValue = config.hashMaxListpackValue
         setIntsetEntries = config.setMaxIntsetEntries

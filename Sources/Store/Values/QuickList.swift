@@ -1,10 +1,17 @@
+import CZstd
 import NIOCore
 
 /// How large one node of a list may grow: `list-max-listpack-size`, a positive number of
 /// elements (then also at most 8 KB, Redis's safety limit) or -1...-5 for 4...64 KB.
 public struct ListNodeLimit: Sendable {
     public let setting: Int
-    public init(_ setting: Int) { self.setting = setting }
+    /// `list-compress-depth`: nodes this many from either end stay as they are, the ones
+    /// between are compressed (0: none is).
+    public let compressDepth: Int
+    public init(_ setting: Int, compressDepth: Int = 0) {
+        self.setting = setting
+        self.compressDepth = compressDepth
+    }
 
     static let safetyBytes = 8192
     /// What a Swift array spends before its elements (object header, count, capacity).
@@ -39,8 +46,12 @@ public struct ListNodeLimit: Sendable {
 public final class QuickList: OwnedCollection {
     public private(set) var nodes: CircularBuffer<[UInt8]>
     private var total: Int
-    /// Bytes in nodes (for memory accounting).
+    /// Bytes in nodes as stored, compressed or not (for memory accounting).
     private var nodeBytes: Int
+    /// The `list-compress-depth` of the last change that gave one.
+    private var compressDepth = 0
+    /// How many nodes are compressed.
+    private var compressedNodes = 0
 
     override public init() {
         nodes = CircularBuffer(initialCapacity: 4)
@@ -63,7 +74,13 @@ public final class QuickList: OwnedCollection {
         var bytes: [UInt8] = [PackedForm.listpack.rawValue]
         bytes.reserveCapacity(nodeBytes + 1)
         bytes.append(contentsOf: Listpack.empty())
-        for node in nodes { bytes.append(contentsOf: node[Listpack.headerBytes...]) }
+        for node in nodes {
+            if QuickList.isCompressed(node) {
+                bytes.append(contentsOf: QuickList.decompressed(node)[Listpack.headerBytes...])
+            } else {
+                bytes.append(contentsOf: node[Listpack.headerBytes...])
+            }
+        }
         bytes.withUnsafeMutableBytes { $0.storeBytes(of: UInt32(total).littleEndian, toByteOffset: 1, as: UInt32.self) }
         return bytes
     }
@@ -73,6 +90,8 @@ public final class QuickList: OwnedCollection {
         list.nodes = nodes
         list.total = total
         list.nodeBytes = nodeBytes
+        list.compressDepth = compressDepth
+        list.compressedNodes = compressedNodes
         return list
     }
 
@@ -83,7 +102,9 @@ public final class QuickList: OwnedCollection {
     }
 
     @inline(__always)
-    static func count(_ node: [UInt8]) -> Int { node.withUnsafeBytes { Listpack.count($0) } }
+    static func count(_ node: [UInt8]) -> Int {
+        node.withUnsafeBytes { Listpack.count($0) } & ~QuickList.compressedFlag
+    }
 
     /// A copy of `node` in an array of its own size (the allocator rounds it to a class).
     static func fitted(_ node: [UInt8]) -> [UInt8] {
@@ -98,6 +119,9 @@ public final class QuickList: OwnedCollection {
 
     /// Adds `element` at the front or the back.
     public func push(_ element: UnsafeRawBufferPointer, front: Bool, limit: ListNodeLimit) {
+        compressDepth = limit.compressDepth
+        let nodesBefore = nodes.count
+        if compressedNodes > 0 && !nodes.isEmpty { makeRaw(front ? 0 : nodes.count - 1) }
         let added = Listpack.entryBytes(element.count)
         let index = front ? nodes.startIndex : (nodes.isEmpty ? nodes.startIndex : nodes.index(before: nodes.endIndex))
         if !nodes.isEmpty,
@@ -120,11 +144,13 @@ public final class QuickList: OwnedCollection {
         }
         nodeBytes += added
         total += 1
+        if nodes.count != nodesBefore && (compressDepth > 0 || compressedNodes > 0) { settleCompression() }
     }
 
     /// Removes and returns the first or last element.
     public func pop(front: Bool) -> [UInt8]? {
         guard !nodes.isEmpty else { return nil }
+        if compressedNodes > 0 { makeRaw(front ? 0 : nodes.count - 1) }  // the ends stay raw; to be sure
         let index = front ? nodes.startIndex : nodes.index(before: nodes.endIndex)
         var element: [UInt8] = []
         var emptied = false
@@ -143,6 +169,7 @@ public final class QuickList: OwnedCollection {
         if emptied {
             nodeBytes -= Listpack.headerBytes
             if front { nodes.removeFirst() } else { nodes.removeLast() }
+            if compressDepth > 0 { settleCompression() }
         }
         return element
     }
@@ -181,7 +208,7 @@ public final class QuickList: OwnedCollection {
     /// Element `index` (0 ≤ index < count).
     public func element(at index: Int) -> [UInt8] {
         let (node, within) = locate(index)
-        return nodes[offset: node].withUnsafeBytes { raw in
+        return QuickList.withRaw(nodes[offset: node]) { raw in
             [UInt8](raw[Listpack.entry(raw, at: Listpack.offset(raw, of: within)).0])
         }
     }
@@ -193,7 +220,7 @@ public final class QuickList: OwnedCollection {
         var (node, within) = locate(start)
         var remaining = end - start + 1
         while remaining > 0 {
-            let stop = nodes[offset: node].withUnsafeBytes { raw -> Bool in
+            let stop = QuickList.withRaw(nodes[offset: node]) { raw -> Bool in
                 var offset = Listpack.offset(raw, of: within)
                 let n = Listpack.count(raw)
                 while within < n && remaining > 0 {
@@ -218,7 +245,7 @@ public final class QuickList: OwnedCollection {
         var node = nodes.endIndex
         while node != nodes.startIndex {
             node = nodes.index(before: node)
-            let stop = nodes[node].withUnsafeBytes { raw -> Bool in
+            let stop = QuickList.withRaw(nodes[node]) { raw -> Bool in
                 var end = raw.count
                 for _ in 0..<Listpack.count(raw) {
                     let (range, start) = Listpack.entry(raw, endingAt: end)
@@ -244,21 +271,27 @@ public final class QuickList: OwnedCollection {
 
     /// Replaces element `index` (0 ≤ index < count).
     public func set(_ index: Int, to element: UnsafeRawBufferPointer, limit: ListNodeLimit) {
+        compressDepth = limit.compressDepth
         let (node, within) = locate(index)
+        makeRaw(node)
         let before = nodes[offset: node].count
         nodes.modify(nodeIndex(node)) { Listpack.replace(at: within, with: element, in: &$0) }
         nodeBytes += nodes[offset: node].count - before
         splitIfOver(node, limit: limit)
+        settleCompression(all: true)
     }
 
     /// Inserts `element` before element `index` (`count` appends).
     public func insert(_ element: UnsafeRawBufferPointer, at index: Int, limit: ListNodeLimit) {
         if index == total || nodes.isEmpty { return push(element, front: false, limit: limit) }
+        compressDepth = limit.compressDepth
         let (node, within) = locate(index)
+        makeRaw(node)
         nodes.modify(nodeIndex(node)) { Listpack.insert(element, at: within, in: &$0) }
         nodeBytes += Listpack.entryBytes(element.count)
         total += 1
         splitIfOver(node, limit: limit)
+        settleCompression(all: true)
     }
 
     /// Splits node `position` in two halves when it has grown past the limit.
@@ -280,11 +313,13 @@ public final class QuickList: OwnedCollection {
             let index = front ? nodes.startIndex : nodes.index(before: nodes.endIndex)
             let n = QuickList.count(nodes[index])
             if n <= rest {
+                if QuickList.isCompressed(nodes[index]) { compressedNodes -= 1 }
                 nodeBytes -= nodes[index].count
                 if front { nodes.removeFirst() } else { nodes.removeLast() }
                 total -= n
                 rest -= n
             } else {
+                makeRaw(front ? 0 : nodes.count - 1)
                 let before = nodes[index].count
                 nodes.modify(index) { Listpack.remove(at: front ? 0 : n - rest, count: rest, in: &$0) }
                 nodeBytes -= before - nodes[index].count
@@ -292,6 +327,7 @@ public final class QuickList: OwnedCollection {
                 rest = 0
             }
         }
+        if compressDepth > 0 || compressedNodes > 0 { settleCompression() }
     }
 
     /// LREM: removes the first `count` elements equal to `element` (the last ones when
@@ -331,6 +367,112 @@ public final class QuickList: OwnedCollection {
         nodes = CircularBuffer(initialCapacity: 4)
         total = 0
         nodeBytes = 0
+        compressedNodes = 0
+        compressDepth = limit.compressDepth
         for element in elements { element.withUnsafeBytes { push($0, front: false, limit: limit) } }
+    }
+
+    // MARK: - Compressed nodes (list-compress-depth)
+
+    /*
+     Redis's list-compress-depth: the nodes more than `depth` from either end are
+     compressed (Redis uses LZF; here zstd at level 1, which the value codec links anyway),
+     since a queue is pushed and popped at its ends and its middle rests. A compressed node:
+
+         u32 LE   number of entries | compressedFlag
+         u32 LE   the listpack's length
+         zstd frame of the listpack
+
+     A node that would not shrink by 8 bytes or more, or is under 48 bytes, stays as it is
+     (Redis's limits). Reading one (LINDEX, LRANGE) decompresses a copy; changing one
+     (LSET, LINSERT) decompresses it in place and compresses it again afterwards.
+    */
+    static let compressedFlag = 1 << 31
+    static let compressedHeaderBytes = 8
+
+    @inline(__always)
+    static func isCompressed(_ node: [UInt8]) -> Bool {
+        node.withUnsafeBytes { Listpack.count($0) } & compressedFlag != 0
+    }
+
+    /// Calls `body` with the listpack of `node`, decompressed if need be.
+    @inline(__always)
+    static func withRaw<R>(_ node: [UInt8], _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        if isCompressed(node) { return decompressed(node).withUnsafeBytes(body) }
+        return node.withUnsafeBytes(body)
+    }
+
+    static func decompressed(_ node: [UInt8]) -> [UInt8] {
+        node.withUnsafeBytes { raw in
+            let length = Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))
+            return [UInt8](unsafeUninitializedCapacity: length) { out, initialized in
+                let frame = UnsafeRawBufferPointer(rebasing: raw[compressedHeaderBytes...])
+                let written = ZSTD_decompress(out.baseAddress, length, frame.baseAddress, frame.count)
+                // Our own bytes, compressed by `compressed`: a failure is a bug, not bad input.
+                precondition(ZSTD_isError(written) == 0 && written == length, "list node failed to decompress")
+                initialized = length
+            }
+        }
+    }
+
+    /// `node` compressed, or nil when that does not save enough.
+    static func compressed(_ node: [UInt8]) -> [UInt8]? {
+        guard node.count >= 48 else { return nil }
+        let bound = ZSTD_compressBound(node.count)
+        var result = [UInt8](repeating: 0, count: compressedHeaderBytes + bound)
+        let written = result.withUnsafeMutableBytes { out in
+            node.withUnsafeBytes { raw in
+                ZSTD_compress(out.baseAddress! + compressedHeaderBytes, bound, raw.baseAddress, raw.count, 1)
+            }
+        }
+        guard ZSTD_isError(written) == 0, compressedHeaderBytes + written + 8 <= node.count else { return nil }
+        let count = UInt32(count(node) | compressedFlag).littleEndian
+        let length = UInt32(node.count).littleEndian
+        result.withUnsafeMutableBytes {
+            $0.storeBytes(of: count, toByteOffset: 0, as: UInt32.self)
+            $0.storeBytes(of: length, toByteOffset: 4, as: UInt32.self)
+        }
+        return QuickList.fitted(Array(result[..<(compressedHeaderBytes + written)]))
+    }
+
+    /// Node `position` decompressed in place.
+    private func makeRaw(_ position: Int) {
+        let node = nodes[offset: position]
+        guard QuickList.isCompressed(node) else { return }
+        let raw = QuickList.decompressed(node)
+        nodeBytes += raw.count - node.count
+        compressedNodes -= 1
+        nodes[nodeIndex(position)] = raw
+    }
+
+    /// Node `position` compressed in place, when that saves enough.
+    private func makeCompressed(_ position: Int) {
+        let node = nodes[offset: position]
+        guard !QuickList.isCompressed(node), let small = QuickList.compressed(node) else { return }
+        nodeBytes += small.count - node.count
+        compressedNodes += 1
+        nodes[nodeIndex(position)] = small
+    }
+
+    /// Keeps the nodes within the depth of either end as they are and compresses the ones
+    /// between. After a change at an end only the nodes at the depth can be wrong; `all`
+    /// (after a change in the middle) looks at every node.
+    private func settleCompression(all: Bool = false) {
+        let depth = compressDepth, n = nodes.count
+        if depth == 0 || n <= 2 * depth {
+            // Nothing is interior: every node as it is (also after CONFIG SET ... 0).
+            if compressedNodes > 0 { for position in 0..<n { makeRaw(position) } }
+            return
+        }
+        for position in 0..<depth {
+            makeRaw(position)
+            makeRaw(n - 1 - position)
+        }
+        if all {
+            for position in depth..<(n - depth) { makeCompressed(position) }
+        } else {
+            makeCompressed(depth)
+            makeCompressed(n - 1 - depth)
+        }
     }
 }
