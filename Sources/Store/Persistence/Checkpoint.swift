@@ -179,6 +179,8 @@ extension Store {
             }
         }
         persistence.walkDeferred = waiting
+        // A batch still being filled goes now: nothing else may send it while writes rest.
+        if !waiting.isEmpty && tier.inFlightBatches == 0 && !tier.batch.isEmpty { tier.flushDemotions() }
         return waiting.isEmpty
     }
 
