@@ -324,9 +324,7 @@ def test_changes_after_a_replay_under_maxmemory_survive_the_next_crash():
         inst.wait_loaded()
         c = inst.client()
         write(c, 3000)
-        c.bgrewriteaof()  # the walk logs the hot collections' states into a new segment
-        while c.info("persistence")["aof_rewrite_in_progress"]:
-            time.sleep(0.02)
+        checkpoint(inst)  # the walk logs the hot collections' states into a new segment
         write(c, 1000)
         c.execute_command("TIER", "DEMOTE-ALL")
         write(c, 100)

@@ -432,7 +432,7 @@ public final class QuickList: OwnedCollection {
             $0.storeBytes(of: count, toByteOffset: 0, as: UInt32.self)
             $0.storeBytes(of: length, toByteOffset: 4, as: UInt32.self)
         }
-        return QuickList.fitted(Array(result[..<(compressedHeaderBytes + written)]))
+        return Array(result[..<(compressedHeaderBytes + written)])  // an array of its own size
     }
 
     /// Node `position` decompressed in place.
