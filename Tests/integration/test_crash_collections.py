@@ -504,3 +504,68 @@ def test_checkpoint_without_the_log_copies_large_collections():
         c.close()
     finally:
         inst.stop()
+
+
+def fill_moved_collections(c):
+    pad = b"x" * 90
+    pipe = c.pipeline(transaction=False)
+    for start in range(0, BIG, 2000):
+        chunk = [b"%08d:" % i + pad for i in range(start, start + 2000)]
+        pipe.rpush("m:list", *chunk)
+        pipe.hset("m:hash", mapping={e[:8]: e for e in chunk})
+        pipe.sadd("m:set", *chunk)
+    pipe.execute()
+
+
+@pytest.mark.parametrize("wait_for_the_writer", [False, True])
+def test_moves_of_large_collections_survive_a_crash(wait_for_the_writer):
+    """RENAME, MOVE and COPY of collections past 4 MB go through RocksDB instead of the
+    log (LargeHotMoves.swift). After a checkpoint, a change, the moves, changes to the
+    targets, and the sources created again and demoted (their new RocksDB copies come after
+    the moves' writes), kill -9, either right away or once the moves are written: each
+    target holds the moved value with its later changes, each source its new value."""
+    if TARGET == "redis":
+        pytest.skip("Strata's tiering")
+    inst = ServerInstance(ALWAYS + SMALL_MEMTABLE, appendonly="yes", save="")
+    try:
+        inst.start()
+        inst.wait_loaded()
+        c = inst.client()
+        fill_moved_collections(c)
+        checkpoint(inst)
+        c.hset("m:hash", "before", "1")  # the hash's RocksDB copy is older than the move
+        pipe = c.pipeline(transaction=False)
+        pipe.rename("m:hash", "m:hash2")
+        pipe.move("m:set", 2)
+        pipe.copy("m:list", "m:list2")
+        pipe.hset("m:hash2", "after", "2")
+        pipe.rpush("m:list2", "after")
+        pipe.rpush("m:list", "source after")
+        pipe.hset("m:hash", "new", "3")
+        pipe.sadd("m:set", "new")
+        pipe.execute()
+        c.execute_command("TIER", "DEMOTE", "m:hash", "m:set")
+        if wait_for_the_writer:
+            # A read of a target waits for its move's write.
+            db2 = inst.client(db=2)
+            assert (c.hlen("m:hash2"), db2.scard("m:set"), c.llen("m:list2")) == (BIG + 2, BIG, BIG + 1)
+            db2.close()
+            push_memtable_to_sst(inst, random.Random(6))
+        c.close()
+        kill_and_restart(inst)
+        c = inst.client()
+        db2 = inst.client(db=2)
+        assert c.hlen("m:hash2") == BIG + 2
+        assert c.hmget("m:hash2", ["before", "after", b"%08d" % 5]) == [b"1", b"2", b"00000005:" + b"x" * 90]
+        assert c.hgetall("m:hash") == {b"new": b"3"}
+        assert db2.scard("m:set") == BIG
+        assert db2.sismember("m:set", b"%08d:" % 7 + b"x" * 90)
+        assert c.smembers("m:set") == {b"new"}
+        assert c.llen("m:list2") == BIG + 1 and c.lindex("m:list2", -1) == b"after"
+        assert c.llen("m:list") == BIG + 1 and c.lindex("m:list", -1) == b"source after"
+        assert c.lrange("m:list", 0, BIG - 1) == c.lrange("m:list2", 0, BIG - 1)
+        assert c.dbsize() == 5 + (1 if wait_for_the_writer else 0)  # push_memtable_to_sst's filler
+        c.close()
+        db2.close()
+    finally:
+        inst.stop()

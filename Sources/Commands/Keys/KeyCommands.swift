@@ -201,7 +201,9 @@ public enum KeyCommands {
         } else {
             // The target's lookup or removal may have moved the source's record: find it again.
             guard let slot = db.keys.find(source) else { return client.error(ErrorReplies.noSuchKey) }
-            db.add(target, moving: db.take(slot))
+            if !db.moveThroughWriter(slot, source, to: db, target, keepSource: false, access: slot.pointee.meta) {
+                db.add(target, moving: db.take(slot))
+            }
         }
         db.modified(source)
         db.modified(target, countsAsDirty: false)  // Redis counts one change per rename
@@ -234,7 +236,7 @@ public enum KeyCommands {
         let source = args.bytes(1), target = args.bytes(2)
         if sourceDB === targetDB && source.elementsEqual(target) { return client.error(sameObject) }
         let fresh = AccessTracking.initialMeta(nowMillis: store.nowMillis, lfu: store.lfuPolicy)
-        guard let slot = sourceDB.lookupRead(source) else {
+        guard sourceDB.lookupRead(source) != nil else {
             guard let cold = sourceDB.coldEntry(source) else { return client.reply.integer(0) }
             store.stats.keyspaceMisses -= 1  // lookupRead counted a miss: a hit after all
             store.stats.keyspaceHits += 1
@@ -246,15 +248,26 @@ public enum KeyCommands {
             targetDB.modified(target)
             return client.reply.integer(1)
         }
-        // Take what the copy needs now: the destination's lookup may move this record.
-        let value = slot.pointee.value
-        let expireAt = slot.pointee.expireAt
-        let flags = slot.pointee.meta & ~AccessTracking.lruMask
         if targetDB.existsForWrite(target) {
             guard replace else { return client.reply.integer(0) }
             targetDB.removeAnyTier(target)
         }
-        targetDB.add(target, value, expireAt: expireAt, meta: flags | fresh)
+        // The destination's lookup or removal may have moved the source's record.
+        guard let slot = sourceDB.keys.find(source) else { return client.reply.integer(0) }
+        if !sourceDB.moveThroughWriter(slot, source, to: targetDB, target, keepSource: true, access: fresh) {
+            let expireAt = slot.pointee.expireAt
+            let flags = slot.pointee.meta & ~AccessTracking.lruMask
+            if let owned = slot.pointee.record.ownedValue {
+                // A large collection's object is copied as it is (not packed and rebuilt).
+                let type = slot.pointee.valueType
+                OwnedValue.payload(owned.copy()).withUnsafeBytes {
+                    _ = targetDB.add(target, type: type, payload: $0, expireAt: expireAt, meta: flags | fresh)
+                }
+            } else {
+                let value = slot.pointee.value
+                targetDB.add(target, value, expireAt: expireAt, meta: flags | fresh)
+            }
+        }
         targetDB.modified(target)
         client.reply.integer(1)
     }
@@ -272,7 +285,7 @@ public enum KeyCommands {
         guard !targetDB.existsForWrite(key) else { return client.reply.integer(0) }
         if let cold {
             sourceDB.moveCold(key, cold, to: targetDB, key, keepSource: false, access: cold.meta)
-        } else {
+        } else if !sourceDB.moveThroughWriter(slot!, key, to: targetDB, key, keepSource: false, access: slot!.pointee.meta) {
             targetDB.add(key, moving: sourceDB.take(slot!))
         }
         sourceDB.modified(key)

@@ -111,6 +111,9 @@ public final class ColdTier {
     public var moveSequence: UInt64 = 0
     /// Targets of cold moves not yet written, by RocksDB key: reads of them wait.
     var movesInFlight: [RocksKey: EventLoopFuture<Void>] = [:]
+    /// Large collections with the writer on their way to a new key (LargeHotMoves.swift):
+    /// they come back to RAM, and only then can they be demoted to make room.
+    public internal(set) var storesInFlight = 0
     /// Recent cold-read latencies in microseconds (for INFO's p50/p99).
     var readLatencies = LatencySamples(capacity: 4096)
     /// Recent cold reads, for `tiering-promote second-touch`.

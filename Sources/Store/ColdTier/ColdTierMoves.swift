@@ -23,6 +23,8 @@ import NIOCore
 /// A RocksDB change a command asked for after a cold move, kept in command order.
 enum ColdRewrite {
     case move(ColdMove)
+    /// A large hot collection's RENAME, MOVE or COPY (LargeHotMoves.swift).
+    case store(ColdStore)
     case delete([UInt8])
     case expiry([UInt8], Int64)
 }
@@ -77,20 +79,29 @@ extension ColdTier {
         writer.async {
             log?.waitWritten(position)
             // One write each: a later rewrite may read what an earlier one wrote.
-            var failures = 0
-            for rewrite in job.value {
+            var failed = [Bool](repeating: false, count: job.value.count)
+            for (index, rewrite) in job.value.enumerated() {
                 do {
                     try ColdTier.apply(rewrite, to: storage)
                 } catch {
-                    failures += 1
+                    failed[index] = true
                 }
             }
+            let outcome = failed
             loop.execute { [self] in
+                let failures = outcome.filter { $0 }.count
                 if failures > 0 { stats.writeErrors += failures }
-                for case .move(let move) in job.value {
-                    guard let done = move.done else { continue }
-                    if movesInFlight[move.target] === done.futureResult { movesInFlight[move.target] = nil }
-                    done.succeed(())
+                for (index, rewrite) in job.value.enumerated() {
+                    switch rewrite {
+                    case .move(let move):
+                        guard let done = move.done else { continue }
+                        if movesInFlight[move.target] === done.futureResult { movesInFlight[move.target] = nil }
+                        done.succeed(())
+                    case .store(let move):
+                        finish(move, written: !outcome[index])
+                    case .delete, .expiry:
+                        continue
+                    }
                 }
             }
         }
@@ -105,6 +116,8 @@ extension ColdTier {
             write.put(move.target.bytes, value)
             if !move.keepSource { write.delete(move.source) }
             write.put(StorageMetadata.moveSequenceKey, StorageMetadata.encodeSeed(move.sequence))
+        case .store(let move):
+            return try ColdTier.write(move, to: storage)
         case .delete(let key):
             write.delete(key)
         case .expiry(let key, let expireAt):

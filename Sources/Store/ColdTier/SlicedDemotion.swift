@@ -39,6 +39,21 @@ final class LargeCopy: @unchecked Sendable {
         }
     }
 
+    /// A large collection no key holds (LargeHotMoves.swift), with the reference this
+    /// copy owns: packed on the writer thread, then given back to the loop.
+    private var object: Unmanaged<OwnedCollection>?
+
+    init(owning object: Unmanaged<OwnedCollection>) { self.object = object }
+
+    /// The owned object's payload (writer thread; the object stays).
+    func packOwned() -> [UInt8] { object?.takeUnretainedValue().packedPayload() ?? [] }
+
+    /// The owned object and its reference, once (back on the loop).
+    func takeObject() -> Unmanaged<OwnedCollection> {
+        defer { object = nil }
+        return object!
+    }
+
     /// The packed payload, once (on the writer thread): what it held is freed there.
     func takePayload() -> [UInt8] {
         defer { snapshot = nil; packed = nil }

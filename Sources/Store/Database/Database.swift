@@ -184,12 +184,18 @@ public final class Database {
     /// Removes the key at `slot` (the caller signals the change) and returns its slot
     /// contents: the caller owns the record and releases it or inserts it again.
     public func take(_ slot: SlotPointer) -> KeySlot {
-        if slot.pointee.expireAt != 0 { expiresCount -= 1 }
-        let record = keys.take(slot)
+        let record = takeLeavingDiskCopy(slot)
         if record.meta & (KeyFlags.diskCopy | KeyFlags.demoting) != 0 {
             store.tier?.deleteFromDisk(storageID: storageID, key: record.key)
         }
         return record
+    }
+
+    /// `take` for a caller whose own RocksDB write deletes the key's copy there
+    /// (LargeHotMoves.swift: a delete queued on its own could reach RocksDB without it).
+    func takeLeavingDiskCopy(_ slot: SlotPointer) -> KeySlot {
+        if slot.pointee.expireAt != 0 { expiresCount -= 1 }
+        return keys.take(slot)
     }
 
     /// Sets (`at` > 0) or clears (`at` == 0) the expiry of the key at `slot`.

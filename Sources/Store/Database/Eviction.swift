@@ -133,7 +133,9 @@ extension Store {
             // Keys queued for demotion (or a checkpoint's copies, which hold victims
             // back while they are flagged) free memory once written: wait for that.
             if !tier.batch.isEmpty && tier.inFlightBatches == 0 { tier.flushDemotions() }
-            if tier.inFlightBatches > 0 || tier.demotionsBeingPacked > 0 { return .wait(tier.waitForMemory()) }
+            if tier.inFlightBatches > 0 || tier.demotionsBeingPacked > 0 || tier.storesInFlight > 0 {
+                return .wait(tier.waitForMemory())
+            }
             // Nothing is being written: the victims left RAM at once (their RocksDB copy
             // was current) or there were none. Measure exactly (freed blocks cached by the
             // thread count until flushed) and demote again while that helps.
@@ -154,7 +156,11 @@ extension Store {
         // tiering no: delete victims until under the limit, as Redis's performEvictions.
         var toFree = used - limit
         while toFree > 0 {
-            guard let (db, slot) = nextVictim() else { return adding ? .outOfMemory : .proceed }
+            guard let (db, slot) = nextVictim() else {
+                // A large collection on its way to a new key (LargeHotMoves.swift) is back soon.
+                if adding, let tier, tier.storesInFlight > 0 { return .wait(tier.waitForMemory()) }
+                return adding ? .outOfMemory : .proceed
+            }
             toFree -= ColdTier.estimatedBytes(slot)
             stats.evictedKeys += 1
             // Logged: the key is gone, as Redis propagates a DEL for an eviction (the log

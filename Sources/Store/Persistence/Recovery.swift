@@ -351,11 +351,15 @@ extension Store {
         }
     }
 
-    /// A cold move (ColdTierMoves.swift). A source an earlier record put in RAM moves
-    /// there. Else the source is cold: RocksDB gets the move now unless it already holds it
-    /// (its move sequence is at least this one), and the index becomes what the move made
-    /// it. A source in neither tier was moved in RocksDB already and its index entry is
-    /// gone with it (a listing of RocksDB found the target); later records say the rest.
+    /// A move (ColdTierMoves.swift, LargeHotMoves.swift). When RocksDB holds its write (its
+    /// move sequence is at least this one), the target's value is RocksDB's: the moved
+    /// value, or one written later. That holds whatever replay rebuilt of the source in
+    /// RAM: changes replayed to a source whose RocksDB copy the move deleted start from
+    /// nothing, and moving that would lose the value. Neither RocksDB key is touched then.
+    /// Otherwise a source an earlier record put in RAM moves there, and a cold source's
+    /// move is made in RocksDB now. A source in neither tier was moved in RocksDB already
+    /// and its index entry is gone with it (a listing of RocksDB found the target); later
+    /// records say the rest (the target's expiry among them).
     private func replayMove(_ sourceDB: Database, _ source: UnsafeRawBufferPointer, _ targetDB: Database,
                             _ target: UnsafeRawBufferPointer, keepSource: Bool, sequence: UInt64) throws {
         guard let tier else { return }
@@ -363,20 +367,27 @@ extension Store {
         forgetLoadedSequence(sourceDB, source)
         forgetLoadedSequence(targetDB, target)
         let sourceHash = KeyHash.hash(source), targetHash = KeyHash.hash(target)
-        if let hot = sourceDB.keys.find(source, hash: sourceHash) {
+        let rocksDBHoldsIt = sequence <= persistence.appliedMoveSequence
+        let hotSource = sourceDB.keys.find(source, hash: sourceHash)
+        if let hot = hotSource, !rocksDBHoldsIt {
             let value = hot.pointee.value, expireAt = hot.pointee.expireAt
             let raw = hot.pointee.meta & KeyFlags.rawString != 0
             if !keepSource { sourceDB.remove(hot) }
             return try replaySet(targetDB, target, value, expireAt, raw)
         }
         let fp = ColdIndex.fingerprint(sourceHash)
-        guard sourceDB.cold.count > 0, let expireAt = sourceDB.cold.expireAt(fp) else { return }
+        let expireAt: Int64, sourceMeta: UInt32
+        if let hot = hotSource {
+            (expireAt, sourceMeta) = (hot.pointee.expireAt, hot.pointee.coldMeta)
+        } else if sourceDB.cold.count > 0, let coldExpiry = sourceDB.cold.expireAt(fp) {
+            (expireAt, sourceMeta) = (coldExpiry, sourceDB.cold.meta(fp) ?? 0)
+        } else {
+            return
+        }
         let meta = keepSource
             ? ColdIndex.meta(access: AccessTracking.initialMeta(nowMillis: nowMillis, lfu: lfuPolicy),
-                             typeTag: ColdIndex.typeTag(meta: sourceDB.cold.meta(fp) ?? 0))
-            : sourceDB.cold.meta(fp) ?? 0
-        let targetKey = ColdKeyFormat.encode(storageID: targetDB.storageID, hash32: Keyspace.hash32(targetHash),
-                                             key: target)
+                             typeTag: ColdIndex.typeTag(meta: sourceMeta))
+            : sourceMeta
         // The target's old value went with the move: a RAM copy (its RocksDB copy is
         // the moved value now, or is about to be) or an index entry.
         if let hot = targetDB.keys.find(target, hash: targetHash) {
@@ -385,9 +396,11 @@ extension Store {
         } else {
             _ = try removeColdEntry(targetDB, target, targetHash)
         }
-        if sequence > persistence.appliedMoveSequence {
+        if !rocksDBHoldsIt {
             // Behind every RocksDB write replay queued so far.
             tier.flushDemotions(wait: true)
+            let targetKey = ColdKeyFormat.encode(storageID: targetDB.storageID, hash32: Keyspace.hash32(targetHash),
+                                                 key: target)
             let move = ColdMove(sequence: sequence,
                                 source: ColdKeyFormat.encode(storageID: sourceDB.storageID,
                                                              hash32: Keyspace.hash32(sourceHash), key: source),
@@ -395,7 +408,15 @@ extension Store {
             try tier.writer.sync { try ColdTier.apply(.move(move), to: tier.storage) }
             persistence.appliedMoveSequence = sequence
         }
-        if !keepSource { _ = try removeColdEntry(sourceDB, source, sourceHash) }
+        if !keepSource {
+            if let hot = sourceDB.keys.find(source, hash: sourceHash) {
+                // What RocksDB holds under the source's name came after the move: it stays.
+                hot.pointee.meta &= ~(KeyFlags.diskCopy | KeyFlags.demoting)
+                sourceDB.remove(hot)
+            } else {
+                _ = try removeColdEntry(sourceDB, source, sourceHash)
+            }
+        }
         targetDB.cold.insert(ColdIndex.fingerprint(targetHash), expireAt: expireAt, meta: meta)
     }
 

@@ -33,9 +33,14 @@ public enum OwnedValue {
     /// A payload pointing to `object` (retained once; the record that stores the payload
     /// owns that reference).
     public static func payload(_ object: OwnedCollection) -> [UInt8] {
-        let pointer = UInt(bitPattern: Unmanaged.passRetained(object).toOpaque())
+        payload(taking: Unmanaged.passRetained(object))
+    }
+
+    /// A payload pointing to the object of `reference`, which the record that stores the
+    /// payload takes over.
+    static func payload(taking reference: Unmanaged<OwnedCollection>) -> [UInt8] {
         var bytes: [UInt8] = [PackedForm.owned.rawValue]
-        withUnsafeBytes(of: UInt64(pointer).littleEndian) { bytes.append(contentsOf: $0) }
+        withUnsafeBytes(of: UInt64(UInt(bitPattern: reference.toOpaque())).littleEndian) { bytes.append(contentsOf: $0) }
         return bytes
     }
 
@@ -60,20 +65,30 @@ public enum OwnedValue {
     public static func release(_ payload: UnsafeRawBufferPointer) {
         guard payload.count == PackedForm.ownedPayloadBytes, payload[0] == PackedForm.owned.rawValue else { return }
         let bits = UInt(UInt64(littleEndian: payload.loadUnaligned(fromByteOffset: 1, as: UInt64.self)))
-        let unmanaged = Unmanaged<OwnedCollection>.fromOpaque(UnsafeRawPointer(bitPattern: bits)!)
-        if unmanaged.takeUnretainedValue().heapBytes < backgroundReleaseBytes {
-            unmanaged.release()
-        } else {
-            // Nothing else refers to the object: the last release may run on any thread.
-            // The freed blocks go back to the execution thread's arena only when this
-            // thread's cache is flushed; until then a write over maxmemory waits.
-            let box = ReleaseBox(unmanaged)
-            strata_releasing_objects_add(1)
-            DispatchQueue.global(qos: .utility).async {
-                box.unmanaged.release()
-                strata_flush_thread_cache()
-                strata_releasing_objects_add(-1)
-            }
+        releaseInBackground(Unmanaged<OwnedCollection>.fromOpaque(UnsafeRawPointer(bitPattern: bits)!))
+    }
+
+    /// Takes over `record`'s reference to its object (a large collection's owned form)
+    /// and frees the record.
+    public static func takeObject(_ record: KeyRecord) -> Unmanaged<OwnedCollection> {
+        let bits = UInt(UInt64(littleEndian: record.valueBytes.loadUnaligned(fromByteOffset: 1, as: UInt64.self)))
+        record.freeKeepingValue()
+        return Unmanaged<OwnedCollection>.fromOpaque(UnsafeRawPointer(bitPattern: bits)!)
+    }
+
+    /// Drops the reference `unmanaged` holds, on a background queue when the object is
+    /// large (as `release`).
+    static func releaseInBackground(_ unmanaged: Unmanaged<OwnedCollection>) {
+        if unmanaged.takeUnretainedValue().heapBytes < backgroundReleaseBytes { return unmanaged.release() }
+        // Nothing else refers to the object: the last release may run on any thread. The
+        // freed blocks go back to the execution thread's arena only when this thread's
+        // cache is flushed; until then a write over maxmemory waits.
+        let box = ReleaseBox(unmanaged)
+        strata_releasing_objects_add(1)
+        DispatchQueue.global(qos: .utility).async {
+            box.unmanaged.release()
+            strata_flush_thread_cache()
+            strata_releasing_objects_add(-1)
         }
     }
 
