@@ -15,10 +15,10 @@ import NIOCore
    in one RocksDB batch, behind every write queued before;
  - back on the loop the object returns to RAM under the target, clean (RocksDB holds
    exactly it), unless a command replaced or removed the target meanwhile.
- Replay needs nothing new: the MOVE record replays as a cold move's (Recovery.swift). Its
- source is either in RAM (replayed), or cold and then RocksDB's copy of it is the value it
- had at the move unless RocksDB holds the move's batch (RocksDB keeps a prefix of the
- writer's batches, and every later write of the source comes after that batch).
+ The MOVE record replays as a cold move's (Recovery.swift): when RocksDB holds the move's
+ batch, the target is RocksDB's; otherwise the source is either in RAM (replayed) or cold,
+ and then RocksDB's copy of it is the value it had at the move (RocksDB keeps a prefix of
+ the writer's batches, and every later write of the source comes after that batch).
 
  Not inside an atomic unit (EXEC, later scripts): the target would leave RAM in the middle
  of it. There the target's state is logged as before.
@@ -49,10 +49,9 @@ extension ColdTier {
     }
 
     /// Gives `object` (a large collection no key holds now, with a reference for the
-    /// target) to `target` of `targetDB`,
-    /// whose old value the caller removed, through RocksDB (see above); `source` of
-    /// `sourceDB` lost it (RENAME, MOVE) or keeps its own (COPY: `keepSource`). Returns the
-    /// move's sequence number for the log record.
+    /// target) to `target` of `targetDB`, whose old value the caller removed, through
+    /// RocksDB (see above); `source` of `sourceDB` lost it (RENAME, MOVE) or keeps its own
+    /// (COPY: `keepSource`). Returns the move's sequence number for the log record.
     func storeThroughWriter(_ object: Unmanaged<OwnedCollection>, type: ValueType, from sourceDB: Database,
                             _ source: UnsafeRawBufferPointer, keepSource: Bool, to targetDB: Database,
                             _ target: UnsafeRawBufferPointer, expireAt: Int64, meta: UInt32) -> UInt64 {
@@ -100,13 +99,13 @@ extension ColdTier {
             move.done.succeed(())
             wakeMemoryWaiters()  // the value is back (or freed): it can be demoted
         }
-        guard movesInFlight[move.target] === move.done.futureResult,
-              let (storageID, _, key) = ColdKeyFormat.decode(move.target.bytes),
+        let stillThisMoves = movesInFlight[move.target] === move.done.futureResult
+        if stillThisMoves { movesInFlight[move.target] = nil }
+        guard stillThisMoves, let (storageID, _, key) = ColdKeyFormat.decode(move.target.bytes),
               let db = store.database(storageID: storageID),
               key.withUnsafeBytes({ db.keys.find($0) }) == nil else {
             return OwnedValue.releaseInBackground(object)
         }
-        movesInFlight[move.target] = nil
         let fp = ColdIndex.fingerprint(key.withUnsafeBytes { KeyHash.hash($0) })
         guard let expireAt = db.cold.expireAt(fp), let meta = db.cold.meta(fp) else {
             return OwnedValue.releaseInBackground(object)
