@@ -382,17 +382,17 @@ BIG = 60_000  # elements of about 100 bytes: each collection is past the 4 MB at
               # checkpoint copies it into RocksDB instead of packing it into the log
 
 
-def fill_big_collections(c):
+def fill_big_collections(c, prefix="big", small_keys=30_000):
     pad = b"x" * 90
     pipe = c.pipeline(transaction=False)
     for start in range(0, BIG, 1000):
         chunk = [b"%08d:" % i + pad for i in range(start, start + 1000)]
-        pipe.rpush("big:list", *chunk)
-        pipe.hset("big:hash", mapping={e[:8]: e for e in chunk})
-        pipe.sadd("big:set", *chunk)
+        pipe.rpush(prefix + ":list", *chunk)
+        pipe.hset(prefix + ":hash", mapping={e[:8]: e for e in chunk})
+        pipe.sadd(prefix + ":set", *chunk)
     # Small keys, so that the walk takes several steps and the changes below come before
     # it meets the large keys as well as after.
-    for i in range(30_000):
+    for i in range(small_keys):
         pipe.set("small:%d" % i, "v")
     pipe.execute()
 
@@ -506,17 +506,6 @@ def test_checkpoint_without_the_log_copies_large_collections():
         inst.stop()
 
 
-def fill_moved_collections(c):
-    pad = b"x" * 90
-    pipe = c.pipeline(transaction=False)
-    for start in range(0, BIG, 2000):
-        chunk = [b"%08d:" % i + pad for i in range(start, start + 2000)]
-        pipe.rpush("m:list", *chunk)
-        pipe.hset("m:hash", mapping={e[:8]: e for e in chunk})
-        pipe.sadd("m:set", *chunk)
-    pipe.execute()
-
-
 @pytest.mark.parametrize("wait_for_the_writer", [False, True])
 def test_moves_of_large_collections_survive_a_crash(wait_for_the_writer):
     """RENAME, MOVE and COPY of collections past 4 MB go through RocksDB instead of the
@@ -531,7 +520,7 @@ def test_moves_of_large_collections_survive_a_crash(wait_for_the_writer):
         inst.start()
         inst.wait_loaded()
         c = inst.client()
-        fill_moved_collections(c)
+        fill_big_collections(c, prefix="m", small_keys=0)
         checkpoint(inst)
         c.hset("m:hash", "before", "1")  # the hash's RocksDB copy is older than the move
         pipe = c.pipeline(transaction=False)

@@ -56,8 +56,6 @@ extension ServerContext {
         }
     }
 
-    static let movesKeys: Set<String> = ["rename", "renamenx", "move", "copy"]
-
     /// The keys a command will touch, each with the database it will touch it in.
     func coldCandidateKeys(_ client: Client, _ spec: CommandSpec,
                            _ arguments: CommandArguments) -> [(Database, UnsafeRawBufferPointer)] {
@@ -71,11 +69,8 @@ extension ServerContext {
                     db = store.databases[index]
                     continue
                 }
-                // Keys that RENAME, MOVE and COPY move too: moved inside the cold tier, a
-                // target could not be read by a later command of the same EXEC.
-                if entry.spec.coldNeed(entry.arguments) == .value || ServerContext.movesKeys.contains(entry.spec.name) {
-                    keys += keysOf(entry.spec, entry.arguments, db)
-                }
+                let need = entry.spec.coldNeed(entry.arguments)
+                if need == .value || need == .movedValue { keys += keysOf(entry.spec, entry.arguments, db) }
             }
             // WATCHed keys too: EXEC checks whether they changed or expired.
             for (index, key) in client.watch.keys {

@@ -47,11 +47,15 @@ public struct CommandFlags: OptionSet, Sendable {
 /// What a command needs of a cold key it names (DESIGN.md, "Execution model"). Only
 /// `value` makes the command wait for a RocksDB read; the cold index answers the rest.
 public enum ColdNeed: Sendable {
-    /// The key's value (GET, APPEND, INCR, RENAME): read from RocksDB first.
+    /// The key's value (GET, APPEND, INCR): read from RocksDB first.
     case value
     /// Whether it exists, and its metadata: type, expiry, access history (EXISTS, TYPE,
     /// the TTL and EXPIRE families, PERSIST, TOUCH, SET NX/XX/KEEPTTL, MSETNX).
     case metadata
+    /// Its metadata, and its value inside a transaction (RENAME, RENAMENX, MOVE, COPY): the
+    /// value moves inside the cold tier, and a target moved there could not be read by a
+    /// later command of the same EXEC.
+    case movedValue
     /// Nothing: a blind write replaces or removes it (SET, SETEX, MSET, DEL, UNLINK).
     case nothing
 }
