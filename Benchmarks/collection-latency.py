@@ -144,7 +144,8 @@ def main():
         build(r, kind, key)
         phase(kind + " UNLINK hot", lambda: r.unlink(key))
         # With the log on, the writer takes these (LargeHotMoves.swift); the phase lasts
-        # until the target is back in RAM.
+        # until the target is back in RAM. The copy of a hash or set stays in RocksDB: the
+        # COPY phase includes its promotion by the read.
         build(r, kind, key)
         r.delete(key + ":renamed", key + ":copy")
         db1.delete(key + ":renamed")
@@ -153,7 +154,8 @@ def main():
         phase(kind + " MOVE hot", lambda: (r.move(key + ":renamed", 1), read[kind](key + ":renamed", db1),
                                            wait_tier(db1, key + ":renamed", "hot")))
         phase(kind + " COPY hot", lambda: (db1.copy(key + ":renamed", key + ":copy"),
-                                           read[kind](key + ":copy", db1), wait_tier(db1, key + ":copy", "hot")))
+                                           read[kind](key + ":copy", db1), wait_tier(db1, key + ":copy", "hot"),
+                                           wait_tier(db1, key + ":renamed", "hot")))
         db1.unlink(key + ":renamed", key + ":copy")
     os.unlink(running)
     worker.wait()

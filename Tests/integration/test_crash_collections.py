@@ -566,3 +566,59 @@ def test_moves_of_large_collections_survive_a_crash(wait_for_the_writer):
         db2.close()
     finally:
         inst.stop()
+
+
+@pytest.mark.parametrize("wait_for_the_writer", [False, True])
+def test_copies_of_large_hashes_and_sets_survive_a_crash(wait_for_the_writer):
+    """COPY of a hash or set past 4 MB stores the one value under both names in one RocksDB
+    write (LargeHotMoves.swift); the source comes back to RAM and is changed, then demoted
+    (its new RocksDB copy comes after the COPY's). After kill -9, right away or once the
+    write is made, each copy holds the source's value at the COPY with its own later changes,
+    and each source the source's later changes."""
+    if TARGET == "redis":
+        pytest.skip("Strata's tiering")
+    inst = ServerInstance(ALWAYS + SMALL_MEMTABLE, appendonly="yes", save="")
+    try:
+        inst.start()
+        inst.wait_loaded()
+        c = inst.client()
+        c.config_set("maxmemory", 0)  # as in the test above
+        fill_big_collections(c, prefix="c", small_keys=0)
+        c.delete("c:list")
+        c.config_set("maxmemory", mode_config("maxmemory"))
+        checkpoint(inst)
+        c.hset("c:hash", "before", "1")  # the hash's RocksDB copy is older than the COPY
+        pipe = c.pipeline(transaction=False)
+        pipe.copy("c:hash", "c:hash2")
+        pipe.copy("c:set", "c:set2", destination_db=2)
+        pipe.hset("c:hash2", "after", "2")
+        pipe.hset("c:hash", "source after", "3")
+        pipe.hdel("c:hash", b"%08d" % 5)
+        pipe.sadd("c:set", "source after")
+        pipe.srem("c:set", b"%08d:" % 7 + b"x" * 90)
+        assert pipe.execute() == [True, True, 1, 1, 1, 1, 1]
+        c.execute_command("TIER", "DEMOTE", "c:hash")
+        db2 = inst.client(db=2)
+        if wait_for_the_writer:
+            assert (c.hlen("c:hash2"), db2.scard("c:set2"), c.hlen("c:hash")) == (BIG + 2, BIG, BIG + 1)
+            push_memtable_to_sst(inst, random.Random(7))
+        c.close()
+        db2.close()
+        kill_and_restart(inst)
+        c = inst.client()
+        db2 = inst.client(db=2)
+        field5, member7 = b"%08d" % 5, b"%08d:" % 7 + b"x" * 90
+        assert c.hlen("c:hash2") == BIG + 2
+        assert c.hmget("c:hash2", ["before", "after", "source after", field5]) == [
+            b"1", b"2", None, b"00000005:" + b"x" * 90]
+        assert c.hlen("c:hash") == BIG + 1
+        assert c.hmget("c:hash", ["before", "after", "source after", field5]) == [b"1", None, b"3", None]
+        assert db2.scard("c:set2") == BIG
+        assert db2.smismember("c:set2", [member7, "source after"]) == [1, 0]
+        assert c.scard("c:set") == BIG
+        assert c.smismember("c:set", [member7, "source after"]) == [0, 1]
+        assert c.dbsize() == 3 + (1 if wait_for_the_writer else 0)  # push_memtable_to_sst's filler
+        c.close()
+        db2.close()
+    finally:
+        inst.stop()

@@ -6,9 +6,11 @@ once RocksDB holds it. None of that may show: every element is there, the source
 (or independent, for COPY), the expiry and encoding carry over, commands sent right after
 the move see its result, and a transaction around it behaves as in Redis. The crash side
 is in test_crash_collections.py."""
+import time
+
 import pytest
 
-from conftest import TARGET, ServerInstance
+from conftest import EXTRA_ARGS, TARGET, ServerInstance
 
 BIG = 60_000  # elements of about 100 bytes: past the 4 MB at which the writer takes over
 PAD = b"x" * 90
@@ -130,6 +132,90 @@ def test_copy_of_a_large_collection(logged, c, kind):
     db2 = logged.client(db=2)
     check_whole(db2, kind, "other", extra=1)
     db2.close()
+
+
+@pytest.mark.parametrize("kind", ["hash", "set"])
+def test_commands_right_after_the_copy_of_a_large_hash_or_set(c, kind):
+    """Strata stores a copied hash or set under both names through RocksDB, both keys
+    briefly moves in flight (LargeHotMoves.swift). Commands sent with the COPY see each key
+    as Redis would: changes to one do not show in the other, and DEL, SET, RENAME or another
+    COPY of the source right after it leave the copy whole."""
+    fill(c, kind, "src")
+    pipe = c.pipeline(transaction=False)
+    pipe.copy("src", "dst")
+    pipe.type("src")
+    pipe.exists("src", "dst")
+    add_one(pipe, kind, "src", 1)
+    pipe.copy("src", "dst2")
+    pipe.rename("src", "renamed")
+    pipe.copy("dst", "src")
+    assert pipe.execute() == [True, kind.encode(), 2, 1, True, True, True]
+    check_whole(c, kind, "dst")
+    check_whole(c, kind, "src")
+    check_whole(c, kind, "dst2", extra=1)
+    check_whole(c, kind, "renamed", extra=1)
+    add_one(c, kind, "dst", 2)
+    check_whole(c, kind, "dst", extra=1)
+    check_whole(c, kind, "src")
+    pipe = c.pipeline(transaction=False)
+    pipe.copy("dst", "a")
+    pipe.delete("dst")
+    pipe.copy("a", "b")
+    pipe.set("a", "string now")
+    assert pipe.execute() == [True, 1, True, True]
+    assert c.exists("dst") == 0
+    assert c.get("a") == b"string now"
+    check_whole(c, kind, "b", extra=1)
+    assert c.dbsize() == 5
+
+
+@pytest.mark.parametrize("tiering", ["yes", "no"])
+def test_copy_of_a_large_hash_without_the_log(tiering):
+    """With appendonly no, COPY of a hash or set past 4 MB goes through RocksDB too (no table
+    is copied on the loop); with `tiering no` the copy is read back into RAM at once. Both
+    keys outlive a restart."""
+    if TARGET == "redis":
+        pytest.skip("Strata's tiering")
+    inst = ServerInstance(("--tiering", tiering), appendonly="no", save="")
+    if tiering == "no":
+        inst.args += ["--maxmemory", "0"]  # every key is in RAM: the mode's maxmemory would evict
+    try:
+        inst.start()
+        inst.wait_loaded()
+        c = inst.client()
+        fill(c, "hash", "h")
+        fill(c, "set", "s")
+        assert c.copy("h", "h2") and c.copy("s", "s2")
+        deadline = time.time() + 10
+        if tiering == "no":
+            while c.info("tiering")["hot_keys"] < 4:
+                assert time.time() < deadline, "the copies were not read back into RAM"
+                time.sleep(0.02)
+        elif not EXTRA_ARGS:
+            # The sources come back to RAM; the copies stay in RocksDB until used (in the
+            # hot mode: the others demote the sources too).
+            while c.execute_command("TIER", "GET", "s") != b"hot":
+                assert time.time() < deadline, "the source did not come back to RAM"
+                time.sleep(0.02)
+            assert [c.execute_command("TIER", "GET", k) for k in ("h", "h2", "s2")] == [b"hot", b"cold", b"cold"]
+        add_one(c, "hash", "h", 1)
+        add_one(c, "set", "s2", 2)
+        check_whole(c, "hash", "h", extra=1)
+        check_whole(c, "hash", "h2")
+        check_whole(c, "set", "s")
+        check_whole(c, "set", "s2", extra=1)
+        c.shutdown(save=True)
+        inst.wait_exit()
+        assert inst.try_start(), inst.log()[-4000:]
+        inst.wait_loaded()
+        c = inst.client()
+        check_whole(c, "hash", "h", extra=1)
+        check_whole(c, "hash", "h2")
+        check_whole(c, "set", "s")
+        check_whole(c, "set", "s2", extra=1)
+        c.close()
+    finally:
+        inst.stop()
 
 
 def test_commands_on_the_target_right_after_the_move(c):

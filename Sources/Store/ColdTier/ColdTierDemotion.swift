@@ -204,6 +204,9 @@ extension ColdTier {
             writer.async {
                 strata_set_thread_nice(nice)
                 let failure = encodeAndWrite()
+                // A list's snapshot may be freed here (its nodes came from the execution
+                // thread's arena): cached by this thread, they would count as used memory.
+                strata_flush_thread_cache()
                 loop.execute { [self] in self.commit(job.value.0, failure: failure) }
             }
         }

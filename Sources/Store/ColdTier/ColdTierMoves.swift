@@ -1,3 +1,4 @@
+import CShims
 import NIOCore
 
 /*
@@ -87,6 +88,7 @@ extension ColdTier {
                     failed[index] = true
                 }
             }
+            strata_flush_thread_cache()  // what the rewrites freed of the keyspace's arena
             let outcome = failed
             loop.execute { [self] in
                 let failures = outcome.filter { $0 }.count

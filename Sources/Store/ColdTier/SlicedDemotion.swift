@@ -204,11 +204,13 @@ extension ColdTier {
     }
 
     /// The job's reference to the table goes on a background queue: it may be the last
-    /// one (the key was deleted meanwhile), and freeing the table is slow.
+    /// one (the key was deleted meanwhile, or a demotion's release on that queue ran
+    /// first), and freeing the table is slow. As any background release it counts as
+    /// `OwnedValue.releasing` until done: uncounted, a write over maxmemory with no key
+    /// left in RAM got -OOM while the table was being freed.
     private func drop(_ job: SlicedDemotion) {
-        let box = UncheckedBox(job.table)
+        guard let table = job.table else { return }
         job.table = nil
-        // The closure, and with it the box, is released on the queue's thread once run.
-        DispatchQueue.global(qos: .utility).async { withExtendedLifetime(box) {} }
+        OwnedValue.releaseInBackground(Unmanaged<OwnedCollection>.passRetained(table))
     }
 }

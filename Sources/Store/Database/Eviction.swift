@@ -68,7 +68,7 @@ extension Store {
     /// 50 pipelined writers held 7 MB of an 8 MB limit in them: every key was demoted and
     /// their writes still got -OOM.
     public func usedMemoryForLimit() -> Int {
-        max(0, MemoryStats.executionThreadBytes() - memoryNotCountedForLimit() - coldIndexBytes)
+        max(0, MemoryStats.executionThreadBytes() - memoryNotCountedForLimit() - (log?.heldBytes ?? 0) - coldIndexBytes)
     }
 
     /// Checks memory before a command that may add data (`adding`), after cold reads put
@@ -138,7 +138,10 @@ extension Store {
             }
             // Nothing is being written: the victims left RAM at once (their RocksDB copy
             // was current) or there were none. Measure exactly (freed blocks cached by the
-            // thread count until flushed) and demote again while that helps.
+            // thread count until flushed) and demote again while that helps. A background
+            // release is asked about first: one that ends between the two counted its
+            // object in the figures but not as releasing (-OOM with no key in RAM).
+            let releasing = OwnedValue.releasing
             MemoryStats.flushThreadCache()
             sampledUsedMemory = usedMemoryForLimit()
             if sampledUsedMemory <= limit { return .proceed }
@@ -148,7 +151,18 @@ extension Store {
             // may demote (all pinned, or none with an expiry under a volatile policy) is
             // memory beyond what demotion can free, and the write gets Redis's -OOM.
             // A demoted large collection is freed on a background queue: wait for it too.
-            if (hotKeys > 0 && lastDemotionVictims > 0) || OwnedValue.releasing { return .wait(tier.waitForMemory()) }
+            if (hotKeys > 0 && lastDemotionVictims > 0) || releasing || OwnedValue.releasing {
+                return .wait(tier.waitForMemory())
+            }
+            // The hot keys left are pinned: commands read them from RocksDB for themselves
+            // and hold them until they have run (ColdTier.admit). A collection larger than
+            // maxmemory is such a key after every demotion: refusing the write that read
+            // it back got -OOM for pipelined writes to it (now and then: only when the
+            // figures had just been refreshed). It runs; its keys leave RAM after it.
+            // With no key in RAM at all, what the figures hold is not the dataset (buffers,
+            // or blocks another thread is freeing): demotion has nothing to free, and the
+            // write's own key goes to RocksDB after it as any other.
+            if hotKeys == 0 || !tier.pins.isEmpty { return .proceed }
             return .outOfMemory
         }
         guard used > limit else { return .proceed }

@@ -348,7 +348,13 @@ public final class Keyspace {
         count = 0
         if freeInBackground {
             let box = TablesBox(tables: [old] + (oldDraining.map { [$0] } ?? []))
-            DispatchQueue.global(qos: .utility).async { for t in box.tables { Keyspace.destroy(t) } }
+            // Counted as releasing until freed (a write over maxmemory waits for it).
+            strata_releasing_objects_add(1)
+            DispatchQueue.global(qos: .utility).async {
+                for t in box.tables { Keyspace.destroy(t) }
+                strata_flush_thread_cache()
+                strata_releasing_objects_add(-1)
+            }
         } else {
             Keyspace.destroy(old)
             if let oldDraining { Keyspace.destroy(oldDraining) }

@@ -54,6 +54,11 @@ public final class AppendLog: @unchecked Sendable {
 
     // Execution thread.
     public internal(set) var buffer: [UInt8] = []
+    /// Bytes of the chunk handed to the log thread, until it is written (`heldBytes`).
+    private var submittedChunkBytes = 0
+    /// RAM the log holds for records not yet written: left out of maxmemory, as Redis
+    /// leaves out its AOF buffer (demotion cannot free it).
+    public var heldBytes: Int { buffer.capacity + submittedChunkBytes }
     /// Where the frame being built starts in `buffer` (nil: none open).
     var frameStart: Int?
     public private(set) var appendedEnd: UInt64 = 0
@@ -175,6 +180,7 @@ public final class AppendLog: @unchecked Sendable {
         submittedEnd = end
         bytesSinceCheckpoint += UInt64(chunk.value.count)
         writeInFlight = true
+        submittedChunkBytes = chunk.value.capacity
         let sync = policy == .always
         queue.async { [self] in
             let error = self.writeOut(chunk.value, sync: sync, end: end)
@@ -252,6 +258,7 @@ public final class AppendLog: @unchecked Sendable {
     /// Back on the loop after a write.
     private func written(upTo end: UInt64, error: String?) {
         writeInFlight = false
+        submittedChunkBytes = 0
         lastError = error
         if error == nil && end > durableEnd {
             durableEnd = end
