@@ -148,8 +148,8 @@ extension Store {
             if attempt < 4 && hotKeys > 0 { return checkMemory(adding: true, fresh: true, attempt: attempt + 1) }
             // Keys can still leave RAM: wait and look again (backpressure) rather than refuse
             // a write that demotion will make room for. Only when the policy finds no key it
-            // may demote (all pinned, or none with an expiry under a volatile policy) is
-            // memory beyond what demotion can free, and the write gets Redis's -OOM.
+            // may demote (none with an expiry under a volatile policy, say) is memory beyond
+            // what demotion can free, and the write gets Redis's -OOM (but see below).
             // A demoted large collection is freed on a background queue: wait for it too.
             if (hotKeys > 0 && lastDemotionVictims > 0) || releasing || OwnedValue.releasing {
                 return .wait(tier.waitForMemory())
