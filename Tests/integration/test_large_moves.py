@@ -2,7 +2,7 @@
 
 Strata hands such a value to the cold tier's writer instead of logging the target's whole
 state (LargeHotMoves.swift): the target is briefly a move in flight, and comes back to RAM
-once RocksDB holds it. None of that may show: every element is there, the source is gone
+once RocksDB holds it (a copied hash or set stays in RocksDB; its source comes back). None of that may show: every element is there, the source is gone
 (or independent, for COPY), the expiry and encoding carry over, commands sent right after
 the move see its result, and a transaction around it behaves as in Redis. The crash side
 is in test_crash_collections.py."""
