@@ -186,10 +186,7 @@ extension KeyCommands {
         }
         var next: UInt64 = 0
         if let table {
-            next = scanFields(table, from: cursor, count: options.count) { slot in
-                let record = slot.pointee.record
-                offer(record.keyBytes, record.valueBytes)
-            }
+            next = scanFields(table, from: cursor, count: options.count, offer)
         } else {
             small(offer)
         }
@@ -207,18 +204,18 @@ extension KeyCommands {
     }
 
     /// One HSCAN or SSCAN call over a large hash or set: walks `table` from `cursor` with the
-    /// keyspace's reverse-binary cursor, which keeps SCAN's guarantee across resizes, until
+    /// reverse-binary cursor (`ScanCursor`), which keeps SCAN's guarantee across resizes, until
     /// `count` fields were seen (matching or not: Redis 7.0 filters after collecting) or
     /// 10 * `count` buckets were. Returns the next cursor (0 at the end).
     private static func scanFields(_ table: FieldTable, from cursor: UInt64, count: Int,
-                           _ visit: (SlotPointer) -> Void) -> UInt64 {
+                           _ visit: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void) -> UInt64 {
         var budget = count.multipliedReportingOverflow(by: 10).overflow ? Int.max : count * 10
         var seen = 0
         var next = cursor
         repeat {
-            next = table.table.scan(cursor: next) { slot in
+            next = table.scan(cursor: next) { field, value in
                 seen += 1
-                visit(slot)
+                visit(field, value)
             }
             budget -= 1
         } while next != 0 && budget >= 0 && seen < count

@@ -533,24 +533,15 @@ public final class Keyspace {
     /// One SCAN step: emits the keys of the bucket(s) under `cursor` and returns the next
     /// cursor (0 when the iteration is complete). `body` must not insert or remove.
     public func scan(cursor: UInt64, _ body: (SlotPointer) -> Void) -> UInt64 {
-        var v = cursor
         guard let draining else {
-            let m0 = UInt64(table.mask)
-            Keyspace.emitBucket(table, Int(v & m0), body)
-            v |= ~m0
-            v = v.bitReversed &+ 1
-            return v.bitReversed
+            return ScanCursor.step(cursor, smallMask: table.mask, largeMask: nil) { _, bucket in
+                Keyspace.emitBucket(table, bucket, body)
+            }
         }
         let (small, large) = draining.capacity <= table.capacity ? (draining, table) : (table, draining)
-        let m0 = UInt64(small.mask), m1 = UInt64(large.mask)
-        Keyspace.emitBucket(small, Int(v & m0), body)
-        repeat {
-            Keyspace.emitBucket(large, Int(v & m1), body)
-            v |= ~m1
-            v = v.bitReversed &+ 1
-            v = v.bitReversed
-        } while v & (m0 ^ m1) != 0
-        return v
+        return ScanCursor.step(cursor, smallMask: small.mask, largeMask: large.mask) { inLarge, bucket in
+            Keyspace.emitBucket(inLarge ? large : small, bucket, body)
+        }
     }
 
     /// Emits every record whose home bucket is `bucket`: they all sit in the run of

@@ -2,77 +2,82 @@ import CShims
 
 /*
  The large form of a hash (its fields and values) or a set (its members, with empty
- values). It is a `Keyspace`: the table the keys themselves live in, which resizes a few
- slots at a time (no pause at a million fields), samples uniformly for HRANDFIELD and
- SPOP, and walks with Redis's reverse-binary cursor, so HSCAN and SSCAN keep SCAN's
- guarantee across resizes. One table, written and tested once, for keys and fields.
+ values): a `FieldSlots` table of `FieldEntry` blocks, one per field.
 */
 public final class FieldTable: OwnedCollection {
-    public let table = Keyspace()
+    var slots = FieldSlots()
     /// `.hash` or `.set`: what `packedPayload` writes.
     public let type: ValueType
-    private var recordBytes = 0
+    private var entryBytes = 0
     /// Counts the changes (a sliced demotion packs the table only while it does not change).
     public private(set) var version: UInt64 = 0
 
     public init(type: ValueType) { self.type = type }
 
-    override public var count: Int { table.count }
-    override public var heapBytes: Int {
-        recordBytes + table.slotCapacity * MemoryLayout<KeySlot>.stride + 128
-    }
-
-    @inline(__always)
-    static func recordSize(_ field: Int, _ value: Int) -> Int {
-        strata_size_class(KeyRecord.headerBytes + field + value)
-    }
+    override public var count: Int { slots.count }
+    override public var heapBytes: Int { entryBytes + slots.slotCapacity * 8 + 128 }
+    /// Slots allocated (both tables during a resize).
+    public var slotCapacity: Int { slots.slotCapacity }
 
     /// The value stored under `field` (valid until the table changes), or nil.
     @inline(__always)
     public func value(_ field: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
-        table.find(field)?.pointee.record.valueBytes
+        guard let slot = slots.find(field, hash: KeyHash.hash(field)) else { return nil }
+        return FieldSlots.entry(slot.pointee).value
     }
 
-    public func contains(_ field: UnsafeRawBufferPointer) -> Bool { table.find(field) != nil }
+    public func contains(_ field: UnsafeRawBufferPointer) -> Bool {
+        slots.find(field, hash: KeyHash.hash(field)) != nil
+    }
 
     /// Stores `value` under `field`; true when the field is new.
     @discardableResult
     public func set(_ field: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Bool {
         let hash = KeyHash.hash(field)
         version &+= 1
-        if let slot = table.find(field, hash: hash) {
-            recordBytes -= FieldTable.recordSize(field.count, slot.pointee.record.valueCount)
-            slot.pointee.setString(value)
-            recordBytes += FieldTable.recordSize(field.count, value.count)
+        if let slot = slots.find(field, hash: hash) {
+            let entry = FieldSlots.entry(slot.pointee)
+            entryBytes -= FieldEntry.allocatedSize(field: field.count, value: entry.value.count)
+            slots.replace(slot, with: entry.replacingValue(value))
+            entryBytes += FieldEntry.allocatedSize(field: field.count, value: value.count)
             return false
         }
-        table.insert(key: field, hash: hash, value: value)
-        recordBytes += FieldTable.recordSize(field.count, value.count)
+        slots.insert(FieldEntry.make(field: field, value: value, hash32: Keyspace.hash32(hash)), hash: hash)
+        entryBytes += FieldEntry.allocatedSize(field: field.count, value: value.count)
         return true
     }
 
     /// Removes `field`; true when it was there.
     @discardableResult
     public func remove(_ field: UnsafeRawBufferPointer) -> Bool {
-        guard let slot = table.find(field) else { return false }
+        guard let slot = slots.find(field, hash: KeyHash.hash(field)) else { return false }
         version &+= 1
-        recordBytes -= FieldTable.recordSize(field.count, slot.pointee.record.valueCount)
-        table.remove(slot)
+        let entry = slots.remove(slot)
+        entryBytes -= FieldEntry.allocatedSize(field: field.count, value: entry.value.count)
+        entry.free()
         return true
     }
 
     /// Calls `body` with every field and its value. `body` must not change the table.
     public func forEach(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void) {
-        table.forEach { slot in
-            let record = slot.pointee.record
-            body(record.keyBytes, record.valueBytes)
-        }
+        slots.forEach { body($0.field, $0.value) }
     }
 
     /// A uniformly chosen field and its value (the table is not empty).
     public func randomEntry() -> (field: [UInt8], value: [UInt8]) {
-        let record = table.randomSlot()!.pointee.record
-        return ([UInt8](record.keyBytes), [UInt8](record.valueBytes))
+        withRandomEntry { ([UInt8]($0), [UInt8]($1)) }
+    }
+
+    /// Calls `body` with a uniformly chosen field and its value (the table is not empty).
+    public func withRandomEntry<R>(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> R) -> R {
+        let entry = slots.randomEntry()!
+        return body(entry.field, entry.value)
+    }
+
+    /// One HSCAN or SSCAN step from `cursor` (`FieldSlots.scan`): calls `body` with the
+    /// fields (and values) of the bucket(s) under it and returns the next cursor.
+    public func scan(cursor: UInt64, _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void) -> UInt64 {
+        slots.scan(cursor: cursor) { body($0.field, $0.value) }
     }
 
     override public func packedPayload() -> [UInt8] {
@@ -94,14 +99,13 @@ public final class FieldTable: OwnedCollection {
     /// between the calls.
     public func pack(_ packing: inout Packing, slots: Int) -> Bool {
         // Room for it all at once: growing by doubling copied up to 64 MB in one slice
-        // (40 ms of a 100 MB hash's demotion). The entries take less than their records.
+        // (40 ms of a 100 MB hash's demotion). Packed, the entries take less than the table.
         if packing.position == 0 { packing.payload.reserveCapacity(heapBytes) }
-        let next = table.walk(from: packing.position, slots: slots) { slot in
-            let record = slot.pointee.record
-            Listpack.appendEntry(record.keyBytes, to: &packing.payload)
+        let next = self.slots.walk(from: packing.position, slots: slots) { entry in
+            Listpack.appendEntry(entry.field, to: &packing.payload)
             packing.entries += 1
             if type == .hash {
-                Listpack.appendEntry(record.valueBytes, to: &packing.payload)
+                Listpack.appendEntry(entry.value, to: &packing.payload)
                 packing.entries += 1
             }
         }

@@ -171,7 +171,7 @@ public enum HashValue {
 // MARK: - Random fields (HRANDFIELD)
 
 /*
- HRANDFIELD draws from a table with `Keyspace.randomSlot` (no copy of the hash); a packed
+ HRANDFIELD draws from a table with `FieldTable.withRandomEntry` (no copy of the hash); a packed
  hash has at most `hash-max-listpack-entries` pairs, so it is decoded to an array first.
  Distinct draws follow Redis's hrandfieldWithCountCommand: when the count is small next
  to the size (Redis's CASE 4, count * 3 <= size) fields are drawn until enough distinct
@@ -195,10 +195,7 @@ extension HashValue {
     public func forEachRandomPair(_ count: Int,
                                   _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void) {
         if case .table(let table) = self {
-            for _ in 0..<count {
-                let record = table.table.randomSlot()!.pointee.record
-                body(record.keyBytes, record.valueBytes)
-            }
+            for _ in 0..<count { table.withRandomEntry(body) }
             return
         }
         let all = pairs

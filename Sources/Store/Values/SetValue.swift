@@ -252,7 +252,7 @@ public enum SetValue {
 // MARK: - Random members
 
 /*
- SPOP and SRANDMEMBER. A large set draws from its table (`Keyspace.randomSlot`); a small
+ SPOP and SRANDMEMBER. A large set draws from its table (`FieldTable.withRandomEntry`); a small
  one is decoded once and drawn from as an array. When many distinct members of a large set
  are asked for, drawing until enough distinct ones came would repeat a lot, so the
  members are shuffled instead (Redis switches strategy at the same ratios: SRANDMEMBER at
@@ -289,7 +289,7 @@ extension SetValue {
     /// not empty).
     public func forEachRandomMember(_ count: Int, _ body: (UnsafeRawBufferPointer) -> Void) {
         if case .table(let table) = self {
-            for _ in 0..<count { body(table.table.randomSlot()!.pointee.record.keyBytes) }
+            for _ in 0..<count { table.withRandomEntry { member, _ in body(member) } }
             return
         }
         let all = members
