@@ -36,7 +36,7 @@ public final class StrataServer {
     public init(config: ServerConfig, logger: Logger) {
         self.executionLoop = ExecutionLoop()
         self.context = ServerContext(config: config)
-        context.store.memoryNotCountedForLimit = { Connection.heldInputBytes }
+        context.store.memoryNotCountedForLimit = { Connection.heldInputBytes + Connection.queuedReplyBytes }
         self.logger = logger
         self.stopped = executionLoop.makePromise()
         self.context.eventLoop = executionLoop

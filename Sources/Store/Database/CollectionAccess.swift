@@ -53,6 +53,13 @@ extension Database {
 
     // MARK: - Hashes
 
+    /// The table of the large hash or set at `slot`, or nil for any other value.
+    public static func fieldTable(_ slot: SlotPointer) -> FieldTable? {
+        let record = slot.pointee.record
+        guard record.valueType == .hash || record.valueType == .set, let owned = record.ownedValue else { return nil }
+        return unsafeDowncast(owned, to: FieldTable.self)
+    }
+
     public func hash(_ slot: SlotPointer) -> HashValue? {
         let record = slot.pointee.record
         guard record.valueType == .hash else { return nil }

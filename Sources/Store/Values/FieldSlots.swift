@@ -1,3 +1,5 @@
+import CShims
+
 /*
  The hash table of a large hash or set: open addressing with linear probing over 8-byte
  slots, each the pointer to a `FieldEntry` with 16 bits of the field's hash in its top
@@ -176,6 +178,30 @@ struct FieldSlots: ~Copyable {
             startResize(forAdding: 0)
         }
         return entry
+    }
+
+    // MARK: - Prefetching
+
+    /// Starts loading the home slot of a field with this hash (main table only, as
+    /// `Keyspace.prefetchSlot`).
+    @inline(__always)
+    func prefetchSlot(hash: UInt64) {
+        strata_prefetch(UnsafeRawPointer(table.slots + (Int(Keyspace.hash32(hash)) & table.mask)))
+    }
+
+    /// Starts loading the entry whose slot's bits of hash match (the slot should be in
+    /// cache by now, from `prefetchSlot`). A bounded probe: a hint, not a lookup.
+    func prefetchEntry(hash: UInt64) {
+        let tag = FieldSlots.tag(hash)
+        var index = Int(Keyspace.hash32(hash)) & table.mask
+        for _ in 0..<4 {
+            let word = table.slots[index]
+            if word == 0 { return }
+            if word > 1 && word & ~FieldSlots.pointerMask == tag {
+                return strata_prefetch(UnsafeRawPointer(FieldSlots.entry(word).base))
+            }
+            index = (index + 1) & table.mask
+        }
     }
 
     // MARK: - Incremental resize

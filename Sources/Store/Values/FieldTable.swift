@@ -42,9 +42,24 @@ public final class FieldTable: OwnedCollection {
             entryBytes += FieldEntry.allocatedSize(field: field.count, value: value.count)
             return false
         }
+        add(field, value, hash: hash)
+        return true
+    }
+
+    /// Adds `field` with `value` unless it is there (a set's SADD); true when it was added.
+    @discardableResult
+    public func insert(_ field: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Bool {
+        let hash = KeyHash.hash(field)
+        if slots.find(field, hash: hash) != nil { return false }
+        version &+= 1
+        add(field, value, hash: hash)
+        return true
+    }
+
+    /// Adds a field known to be absent.
+    private func add(_ field: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, hash: UInt64) {
         slots.insert(FieldEntry.make(field: field, value: value, hash32: Keyspace.hash32(hash)), hash: hash)
         entryBytes += FieldEntry.allocatedSize(field: field.count, value: value.count)
-        return true
     }
 
     /// Removes `field`; true when it was there.
@@ -57,6 +72,13 @@ public final class FieldTable: OwnedCollection {
         entry.free()
         return true
     }
+
+    /// Starts loading the slot of a field with this hash (`KeyHash.hash` of the field), for
+    /// pipelined commands (`FieldSlots.prefetchSlot`).
+    public func prefetchSlot(hash: UInt64) { slots.prefetchSlot(hash: hash) }
+
+    /// Starts loading the entry of a field with this hash, once its slot is loaded.
+    public func prefetchEntry(hash: UInt64) { slots.prefetchEntry(hash: hash) }
 
     /// Calls `body` with every field and its value. `body` must not change the table.
     public func forEach(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void) {

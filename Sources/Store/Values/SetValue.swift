@@ -98,9 +98,7 @@ public enum SetValue {
     public mutating func add(_ member: UnsafeRawBufferPointer, limits: CollectionLimits) -> Bool {
         switch self {
         case .table(let table):
-            if table.contains(member) { return false }
-            table.set(member, UnsafeRawBufferPointer(start: nil, count: 0))
-            return true
+            return table.insert(member, UnsafeRawBufferPointer(start: nil, count: 0))
         case .intset(var bytes):
             if let value = SetValue.integer(member) {
                 if bytes.withUnsafeBytes({ IntSet.contains($0, value) }) { return false }
