@@ -15,8 +15,8 @@ import Glibc
  difference was user time: 6.3-6.9 us per GET against redis-server's 3.8-4.5, and perf
  put most of Strata's in NIO's per-event machinery (pipeline traversal, pending-writes
  bookkeeping) and the reference counting it does. Here a readable socket is read into a
- buffer, its commands run, and the replies are written with one write() straight away:
- 2.4-3.7 us (Benchmarks/RESULTS.md).
+ buffer, its commands run, and the replies are written with one write() once every ready
+ socket of the batch was served (`deferWrite`): 2.4-3.7 us (Benchmarks/RESULTS.md).
 
  It still conforms to NIO's `EventLoop`, so the rest of the code keeps using futures,
  promises and scheduled tasks on it (parking on a cold read, the log's group commit, the
