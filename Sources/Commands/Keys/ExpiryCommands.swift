@@ -131,7 +131,7 @@ public enum ExpiryCommands {
         } else {
             db.setColdExpiry(key, when)
         }
-        db.modified(key)
+        db.expiryModified(key)
         client.reply.integer(1)
     }
 
@@ -158,7 +158,7 @@ public enum ExpiryCommands {
         } else {
             return client.reply.integer(0)
         }
-        db.modified(key)
+        db.expiryModified(key)
         client.reply.integer(1)
     }
 }

@@ -189,11 +189,11 @@ public enum StringCommands {
                 db.delete(key)
             } else {
                 db.setExpiry(slot, expireAt)
-                db.modified(key)
+                db.expiryModified(key)
             }
         } else if options.persist && slot.pointee.expireAt != 0 {
             db.setExpiry(slot, 0)
-            db.modified(key)
+            db.expiryModified(key)
         }
     }
 

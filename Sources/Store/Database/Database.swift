@@ -222,6 +222,21 @@ public final class Database {
     public func modified(_ key: UnsafeRawBufferPointer, countsAsDirty: Bool = true, logged: Bool = true) {
         if countsAsDirty { store.dirty += 1 }
         if logged && store.log != nil { store.noteChange(self, key) }
+        touchWatchers(key)
+    }
+
+    /// Records a change of `key`'s expiry alone (EXPIRE, PERSIST, GETEX): as `modified`, but
+    /// the log gets the key's new expiry rather than its whole value (which, for a large
+    /// collection, packed it on the loop: 60 ms and 6.9 MB of log for a 200 000-field hash).
+    @inline(__always)
+    public func expiryModified(_ key: UnsafeRawBufferPointer) {
+        store.dirty += 1
+        if store.log != nil { store.noteExpiry(self, key) }
+        touchWatchers(key)
+    }
+
+    @inline(__always)
+    private func touchWatchers(_ key: UnsafeRawBufferPointer) {
         if watchers.isEmpty { return }
         if let states = watchers[[UInt8](key)] {
             for state in states { state.dirty = true }

@@ -97,19 +97,22 @@ extension Database {
 /*
  The notes of the running command (`Store.changeNotes`), written as one frame after it:
      0, u8 db, u32 LE key length, key             the key's state is logged
+     2, u8 db, u32 LE key length, key             the key's expiry is logged (EXPIRE record)
      1, u32 LE record length, the change record   the change is logged as it is
 */
 enum ChangeNote {
     static let state: UInt8 = 0
     static let change: UInt8 = 1
+    static let expiry: UInt8 = 2
 
-    /// Where the note after the one at `at` starts, and whether this one is a change.
+    /// Where the note after the one at `at` starts, and its kind.
     @inline(__always)
-    static func next(_ notes: UnsafeRawBufferPointer, _ at: Int) -> (next: Int, isChange: Bool) {
-        if notes[at] == change {
-            return (at + 5 + Int(UInt32(littleEndian: notes.loadUnaligned(fromByteOffset: at + 1, as: UInt32.self))), true)
+    static func next(_ notes: UnsafeRawBufferPointer, _ at: Int) -> (next: Int, kind: UInt8) {
+        let kind = notes[at]
+        if kind == change {
+            return (at + 5 + Int(UInt32(littleEndian: notes.loadUnaligned(fromByteOffset: at + 1, as: UInt32.self))), kind)
         }
-        return (at + 6 + Int(UInt32(littleEndian: notes.loadUnaligned(fromByteOffset: at + 2, as: UInt32.self))), false)
+        return (at + 6 + Int(UInt32(littleEndian: notes.loadUnaligned(fromByteOffset: at + 2, as: UInt32.self))), kind)
     }
 
     /// The db byte and key that start at `at` (u8 db, u32 LE length, key) as one array.

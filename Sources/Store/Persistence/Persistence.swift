@@ -79,14 +79,23 @@ public struct PersistenceState {
 /*
  Logging changes. `Database.modified` notes each key a command changes; after the command
  `logChanges` writes one frame with each noted key's state as it is now (SET with the
- value, or DELETE), and the changes collections noted (LogChange.swift) as they are.
+ value, or DELETE; EXPIRE when only its expiry changed), and the changes collections noted (LogChange.swift) as they are.
  FLUSHDB and SWAPDB first write what was noted so far (states as before the flush or
  swap), then their own record, so a frame replays in command order.
 */
 extension Store {
     @inline(__always)
-    func noteChange(_ db: Database, _ key: UnsafeRawBufferPointer) {
-        changeNotes.append(ChangeNote.state)
+    func noteChange(_ db: Database, _ key: UnsafeRawBufferPointer) { note(ChangeNote.state, db, key) }
+
+    /// Only `key`'s expiry changed: the log gets an EXPIRE record with the expiry it has
+    /// after the command. Replay applies it to whichever tier holds the key then, and the
+    /// records before it (or RocksDB) give the value, as for a cold key's EXPIRE.
+    @inline(__always)
+    func noteExpiry(_ db: Database, _ key: UnsafeRawBufferPointer) { note(ChangeNote.expiry, db, key) }
+
+    @inline(__always)
+    private func note(_ kind: UInt8, _ db: Database, _ key: UnsafeRawBufferPointer) {
+        changeNotes.append(kind)
         changeNotes.append(UInt8(truncatingIfNeeded: db.index))
         withUnsafeBytes(of: UInt32(truncatingIfNeeded: key.count).littleEndian) { changeNotes.append(contentsOf: $0) }
         changeNotes.append(contentsOf: key)
@@ -109,9 +118,9 @@ extension Store {
         changeNotes.withUnsafeBytes { notes in
             var at = 0
             while at < notes.count {
-                let (next, isChange) = ChangeNote.next(notes, at)
+                let (next, kind) = ChangeNote.next(notes, at)
                 defer { at = next }
-                if isChange {
+                if kind == ChangeNote.change {
                     let record = UnsafeRawBufferPointer(rebasing: notes[(at + 5)..<next])
                     // A key this frame also gives a state to: the state holds the change.
                     if stated.isEmpty || !stated.contains(ChangeNote.keyID(record, at: 1)) {
@@ -122,6 +131,10 @@ extension Store {
                 let db = databases[Int(notes[at + 1])]
                 let key = UnsafeRawBufferPointer(rebasing: notes[(at + 6)..<next])
                 if let slot = db.keys.find(key), slot.pointee.expireAt == 0 || slot.pointee.expireAt > now {
+                    if kind == ChangeNote.expiry {
+                        LogRecord.appendExpire(db: db.index, key: key, expireAt: slot.pointee.expireAt, to: &log.buffer)
+                        continue
+                    }
                     slot.pointee.withStoredPayload { type, payload in
                         LogRecord.appendSet(db: db.index, key: key, type: type, payload: payload,
                                             expireAt: slot.pointee.expireAt,
@@ -145,8 +158,8 @@ extension Store {
         changeNotes.withUnsafeBytes { notes in
             var at = 0
             while at < notes.count {
-                let (next, isChange) = ChangeNote.next(notes, at)
-                if !isChange { keys.insert(ChangeNote.keyID(notes, at: at + 1)) }
+                let (next, kind) = ChangeNote.next(notes, at)
+                if kind == ChangeNote.state { keys.insert(ChangeNote.keyID(notes, at: at + 1)) }
                 at = next
             }
         }
