@@ -423,6 +423,14 @@ def fill_big_collections(c, prefix="big", small_keys=30_000):
     pipe.execute()
 
 
+def fill_without_maxmemory(c, prefix):
+    """fill_big_collections without the mode's maxmemory: pipelined writes to one collection
+    larger than it may get -OOM while it is being demoted (not what is tested here)."""
+    c.config_set("maxmemory", 0)
+    fill_big_collections(c, prefix=prefix, small_keys=0)
+    c.config_set("maxmemory", mode_config("maxmemory"))
+
+
 def change_big_collections(c, n):
     c.rpush("big:list", "pushed:%d" % n)
     c.lset("big:list", n % BIG, "set:%d" % n)
@@ -550,11 +558,7 @@ def test_moves_of_large_collections_survive_a_crash(wait_for_the_writer):
         inst.start()
         inst.wait_loaded()
         c = inst.client()
-        # Filled without the mode's maxmemory: pipelined writes to one collection larger
-        # than it may get -OOM while it is being demoted (not what is tested here).
-        c.config_set("maxmemory", 0)
-        fill_big_collections(c, prefix="m", small_keys=0)
-        c.config_set("maxmemory", mode_config("maxmemory"))
+        fill_without_maxmemory(c, "m")
         checkpoint(inst)
         c.hset("m:hash", "before", "1")  # the hash's RocksDB copy is older than the move
         pipe = c.pipeline(transaction=False)
@@ -608,7 +612,7 @@ def test_copies_of_large_hashes_and_sets_survive_a_crash(wait_for_the_writer):
         inst.start()
         inst.wait_loaded()
         c = inst.client()
-        c.config_set("maxmemory", 0)  # as in the test above
+        c.config_set("maxmemory", 0)  # as in fill_without_maxmemory
         fill_big_collections(c, prefix="c", small_keys=0)
         c.delete("c:list")
         c.config_set("maxmemory", mode_config("maxmemory"))
@@ -660,9 +664,7 @@ def test_expiry_changes_log_the_expiry_not_the_value():
         inst.start()
         inst.wait_loaded()
         c = inst.client()
-        c.config_set("maxmemory", 0)
-        fill_big_collections(c, prefix="e", small_keys=0)
-        c.config_set("maxmemory", mode_config("maxmemory"))
+        fill_without_maxmemory(c, "e")
         c.set("e:string", "v" * 100_000)
         deadline = int(time.time() * 1000) + 500_000_000
         before = c.info("persistence")["aof_current_size"]
